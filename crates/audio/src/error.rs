@@ -1,0 +1,57 @@
+//! Typed errors with stable machine codes for API responses.
+
+use std::time::Duration;
+
+/// Why an upload could not be turned into audio.
+///
+/// Every variant is the client's fault (a 4xx), so [`code`](Self::code) and the `Display` message
+/// can go straight into an `{"error":{"code","message"}}` body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// No bytes at all, or a valid container holding no samples.
+    #[error("the audio is empty")]
+    Empty,
+    /// The content matches no format this service reads.
+    #[error("unrecognised audio format: expected WAV, FLAC, MP3 or Ogg Vorbis")]
+    UnknownFormat,
+    /// A recognised container or codec that this service does not decode.
+    #[error("unsupported audio format: {0}")]
+    Unsupported(String),
+    /// The stream is malformed and cannot be decoded.
+    #[error("invalid audio: {0}")]
+    Invalid(String),
+    /// The stream ends before its headers say it should.
+    #[error("the audio stream is truncated")]
+    Truncated,
+    /// Longer than the configured maximum duration.
+    #[error("the audio is longer than the maximum of {} s", limit.as_secs_f64())]
+    TooLong { limit: Duration },
+    /// More bytes than the configured maximum upload size.
+    #[error("the audio is larger than the maximum of {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
+impl DecodeError {
+    /// Stable identifier for clients to match on; never changes once published.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Empty => "empty_audio",
+            DecodeError::UnknownFormat | DecodeError::Unsupported(_) => "unsupported_format",
+            DecodeError::Invalid(_) => "invalid_audio",
+            DecodeError::Truncated => "truncated_audio",
+            DecodeError::TooLong { .. } => "audio_too_long",
+            DecodeError::TooLarge { .. } => "audio_too_large",
+        }
+    }
+}
+
+/// Why a resampler could not be built or run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResampleError {
+    /// A rate outside [`crate::MIN_SAMPLE_RATE`]..=[`crate::MAX_SAMPLE_RATE`].
+    #[error("sample rate {0} Hz is outside the supported range")]
+    UnsupportedRate(u32),
+    /// The underlying resampler failed; indicates a bug rather than bad input.
+    #[error("resampler failed: {0}")]
+    Internal(String),
+}
