@@ -1,0 +1,44 @@
+"""Build the espeak-ng data the phonemizer reads (English), version-matched to the linked library.
+
+The data is compiled from the espeak-ng sources inside the espeak-rs-sys crate that Cargo.lock
+pins, by the phonemizer's own compiler (crates/phonemizer/examples/espeak-data.rs), so nothing is
+downloaded. Output: models/espeak-ng-data (about 840 KB; mounted into components that phonemize).
+
+    python3 models/espeak_data.py [OUT_DIR]
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "models" / "espeak-ng-data"
+
+
+def espeak_sources() -> Path:
+    """The espeak-ng source tree of the espeak-rs-sys package in the dependency graph."""
+    metadata = json.loads(
+        subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--manifest-path",
+             str(ROOT / "crates" / "phonemizer" / "Cargo.toml")],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    )
+    for package in metadata["packages"]:
+        if package["name"] == "espeak-rs-sys":
+            return Path(package["manifest_path"]).parent / "espeak-ng"
+    sys.exit("espeak-rs-sys is not in the dependency graph of vox-phonemizer")
+
+
+def main() -> None:
+    out = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else DEFAULT_OUT
+    subprocess.run(
+        ["cargo", "run", "--quiet", "--release", "-p", "vox-phonemizer", "--example", "espeak-data",
+         "--", str(espeak_sources()), str(out)],
+        check=True, cwd=ROOT,
+    )
+
+
+if __name__ == "__main__":
+    main()
