@@ -1,0 +1,578 @@
+//! Whisper's encoder and cached decoder step as in-memory ONNX graphs, optimised by tract.
+//!
+//! Two graphs are built from a [`Checkpoint`]:
+//! * the audio graph: log-mel `[1, n_mels, 3000]` → cross-attention keys `[1, H, 64, 1500]` and
+//!   values `[1, H, 1500, 64]` for every decoder layer (computed once per 30 s window);
+//! * the decoder step: tokens `[B, S]` with a self-attention cache of `P` past positions →
+//!   logits at selected positions `[B, K, V]`, the extended cache, and the cross-attention
+//!   scores of the layers holding alignment heads (for word timestamps); the `B` rows (beams or
+//!   samples) share one copy of the cross-attention inputs.
+//!
+//! Shapes are static apart from the symbols `B`, `S`, `P`, `K`, with every position-dependent
+//! input (positions, causal mask, selected rows) supplied by the caller: tract 0.23 mishandles
+//! `Shape`/slice-to-end patterns on symbolic dimensions.
+
+use tract_onnx::pb::{
+    self, tensor_proto::DataType, tensor_shape_proto::dimension::Value as DimValue,
+};
+use tract_onnx::prelude::*;
+
+use crate::Error;
+use crate::checkpoint::{Checkpoint, Dims};
+
+/// A runnable, optimised tract model.
+pub type Plan = Arc<TypedRunnableModel>;
+
+/// Whisper's two graphs, ready to run.
+pub struct Graphs {
+    /// Mel window → cross-attention K/V per decoder layer.
+    pub audio: Plan,
+    /// One decoder step with self-attention cache.
+    pub decoder: Plan,
+    /// Decoder layers whose cross-attention scores the step also outputs (for word timing).
+    pub alignment_layers: Vec<usize>,
+}
+
+/// Width of every attention head in Whisper.
+const HEAD: usize = 64;
+
+impl Graphs {
+    /// Build and optimise both graphs.
+    pub fn build(ckpt: &Checkpoint) -> Result<Graphs, Error> {
+        let audio = optimise(audio_graph(ckpt)?, "audio encoder")?;
+        let mut alignment_layers: Vec<usize> =
+            alignment_heads(ckpt).iter().map(|&(l, _)| l).collect();
+        alignment_layers.sort_unstable();
+        alignment_layers.dedup();
+        let decoder = optimise(decoder_graph(ckpt, &alignment_layers)?, "decoder")?;
+        Ok(Graphs {
+            audio,
+            decoder,
+            alignment_layers,
+        })
+    }
+}
+
+/// (layer, head) pairs of cross-attention aligned with time: `config.json`'s list, or
+/// every head of the second half of the decoder (openai-whisper's default).
+pub fn alignment_heads(ckpt: &Checkpoint) -> Vec<(usize, usize)> {
+    let Dims {
+        n_text_layer,
+        n_text_head,
+        ..
+    } = ckpt.dims;
+    let valid: Vec<(usize, usize)> = ckpt
+        .config
+        .alignment_heads
+        .iter()
+        .copied()
+        .filter(|&(l, h)| l < n_text_layer && h < n_text_head)
+        .collect();
+    if !valid.is_empty() {
+        return valid;
+    }
+    (n_text_layer / 2..n_text_layer)
+        .flat_map(|l| (0..n_text_head).map(move |h| (l, h)))
+        .collect()
+}
+
+fn optimise(model: pb::ModelProto, what: &str) -> Result<Plan, Error> {
+    let err = |e: TractError| Error::Graph(format!("{what}: {e:#}"));
+    let model = tract_onnx::onnx()
+        .model_for_proto_model(&model)
+        .map_err(err)?;
+    model
+        .into_optimized()
+        .map_err(err)?
+        .into_runnable()
+        .map_err(err)
+}
+
+/// Accumulates nodes and constants of one ONNX graph.
+struct Builder {
+    graph: pb::GraphProto,
+    next_id: usize,
+}
+
+enum Attr {
+    Int(i64),
+    Ints(Vec<i64>),
+    Float(f32),
+}
+
+impl Builder {
+    fn new(name: &str) -> Builder {
+        Builder {
+            graph: pb::GraphProto {
+                name: name.into(),
+                ..Default::default()
+            },
+            next_id: 0,
+        }
+    }
+
+    fn fresh(&mut self, hint: &str) -> String {
+        self.next_id += 1;
+        format!("{hint}_{}", self.next_id)
+    }
+
+    fn node(&mut self, op: &str, inputs: &[&str], attrs: Vec<(&str, Attr)>) -> String {
+        let out = self.fresh(op);
+        self.node_named(op, inputs, attrs, &out);
+        out
+    }
+
+    fn node_named(&mut self, op: &str, inputs: &[&str], attrs: Vec<(&str, Attr)>, output: &str) {
+        let attribute = attrs
+            .into_iter()
+            .map(|(name, a)| {
+                let mut p = pb::AttributeProto {
+                    name: name.into(),
+                    ..Default::default()
+                };
+                match a {
+                    Attr::Int(i) => {
+                        p.i = i;
+                        p.r#type = pb::attribute_proto::AttributeType::Int as i32;
+                    }
+                    Attr::Ints(v) => {
+                        p.ints = v;
+                        p.r#type = pb::attribute_proto::AttributeType::Ints as i32;
+                    }
+                    Attr::Float(f) => {
+                        p.f = f;
+                        p.r#type = pb::attribute_proto::AttributeType::Float as i32;
+                    }
+                }
+                p
+            })
+            .collect();
+        self.graph.node.push(pb::NodeProto {
+            op_type: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            name: output.into(),
+            attribute,
+            ..Default::default()
+        });
+    }
+
+    fn constant(
+        &mut self,
+        hint: &str,
+        dims: &[usize],
+        data_type: DataType,
+        raw: Vec<u8>,
+    ) -> String {
+        let name = self.fresh(hint);
+        self.graph.initializer.push(pb::TensorProto {
+            name: name.clone(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: data_type as i32,
+            raw_data: raw,
+            ..Default::default()
+        });
+        name
+    }
+
+    fn f32(&mut self, hint: &str, dims: &[usize], data: &[f32]) -> String {
+        assert_eq!(dims.iter().product::<usize>(), data.len(), "{hint}");
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.constant(hint, dims, DataType::Float, raw)
+    }
+
+    fn i64s(&mut self, data: &[i64]) -> String {
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.constant("shape", &[data.len()], DataType::Int64, raw)
+    }
+
+    fn io(name: &str, data_type: DataType, dims: &[Dim]) -> pb::ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|d| pb::tensor_shape_proto::Dimension {
+                value: Some(match d {
+                    Dim::Fixed(n) => DimValue::DimValue(*n as i64),
+                    Dim::Symbol(s) => DimValue::DimParam((*s).into()),
+                }),
+                ..Default::default()
+            })
+            .collect();
+        pb::ValueInfoProto {
+            name: name.into(),
+            r#type: Some(pb::TypeProto {
+                value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                    elem_type: data_type as i32,
+                    shape: Some(pb::TensorShapeProto { dim }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn input(&mut self, name: &str, data_type: DataType, dims: &[Dim]) -> String {
+        self.graph.input.push(Builder::io(name, data_type, dims));
+        name.into()
+    }
+
+    /// Expose `value` as graph output `name`.
+    fn output(&mut self, value: &str, name: &str) {
+        self.node_named("Identity", &[value], vec![], name);
+        self.graph.output.push(pb::ValueInfoProto {
+            name: name.into(),
+            ..Default::default()
+        });
+    }
+
+    fn finish(self) -> pb::ModelProto {
+        pb::ModelProto {
+            ir_version: 8,
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            producer_name: "vox-whisper".into(),
+            graph: Some(self.graph),
+            ..Default::default()
+        }
+    }
+
+    // ---- layers ----
+
+    fn layer_norm(&mut self, ckpt: &Checkpoint, x: &str, prefix: &str) -> Result<String, Error> {
+        let d = ckpt.dims.d_model;
+        let gamma = self.f32("gamma", &[d], &ckpt.f32(&format!("{prefix}/gamma"))?);
+        let beta = self.f32("beta", &[d], &ckpt.f32(&format!("{prefix}/beta"))?);
+        Ok(self.node(
+            "LayerNormalization",
+            &[x, &gamma, &beta],
+            vec![("axis", Attr::Int(-1)), ("epsilon", Attr::Float(1e-5))],
+        ))
+    }
+
+    /// `x @ w^T + b` for a weight stored `(out, in)`, using rows `rows` of it and scaling by `scale`.
+    fn linear_rows(
+        &mut self,
+        ckpt: &Checkpoint,
+        x: &str,
+        prefix: &str,
+        rows: std::ops::Range<usize>,
+        scale: f32,
+    ) -> Result<String, Error> {
+        let var = ckpt.get(&format!("{prefix}/weight"))?;
+        let (out_all, inp) = (var.shape[0], var.shape[1]);
+        let w = ckpt.f32(&format!("{prefix}/weight"))?;
+        let out = rows.len();
+        debug_assert!(rows.end <= out_all);
+        // Pre-transposed [in, out] so tract's MatMul packs it once.
+        let mut wt = vec![0f32; inp * out];
+        for (o, r) in rows.clone().enumerate() {
+            for i in 0..inp {
+                wt[i * out + o] = w[r * inp + i] * scale;
+            }
+        }
+        let wt = self.f32("weight", &[inp, out], &wt);
+        let y = self.node("MatMul", &[x, &wt], vec![]);
+        match ckpt.get(&format!("{prefix}/bias")) {
+            Ok(_) => {
+                let b = ckpt.f32(&format!("{prefix}/bias"))?;
+                let b: Vec<f32> = b[rows].iter().map(|v| v * scale).collect();
+                if b.iter().all(|&v| v == 0.0) {
+                    return Ok(y);
+                }
+                let b = self.f32("bias", &[out], &b);
+                Ok(self.node("Add", &[&y, &b], vec![]))
+            }
+            Err(_) => Ok(y),
+        }
+    }
+
+    fn linear(&mut self, ckpt: &Checkpoint, x: &str, prefix: &str) -> Result<String, Error> {
+        let rows = ckpt.get(&format!("{prefix}/weight"))?.shape[0];
+        self.linear_rows(ckpt, x, prefix, 0..rows, 1.0)
+    }
+
+    /// `[b, t, H*64]` → `[b, H, t, 64]` (or `[b, H, 64, t]` when `transposed`).
+    fn split_heads(&mut self, x: &str, heads: usize, transposed: bool) -> String {
+        let shape = self.i64s(&[0, 0, heads as i64, HEAD as i64]);
+        let r = self.node("Reshape", &[x, &shape], vec![]);
+        let perm = if transposed {
+            vec![0, 2, 3, 1]
+        } else {
+            vec![0, 2, 1, 3]
+        };
+        self.node("Transpose", &[&r], vec![("perm", Attr::Ints(perm))])
+    }
+
+    /// `[b, H, t, 64]` → `[b, t, H*64]`.
+    fn merge_heads(&mut self, x: &str, d: usize) -> String {
+        let t = self.node(
+            "Transpose",
+            &[x],
+            vec![("perm", Attr::Ints(vec![0, 2, 1, 3]))],
+        );
+        let shape = self.i64s(&[0, 0, d as i64]);
+        self.node("Reshape", &[&t, &shape], vec![])
+    }
+
+    fn softmax(&mut self, x: &str) -> String {
+        self.node("Softmax", &[x], vec![("axis", Attr::Int(-1))])
+    }
+
+    fn ffn(&mut self, ckpt: &Checkpoint, x: &str, prefix: &str) -> Result<String, Error> {
+        let h = self.layer_norm(ckpt, x, &format!("{prefix}/ffn/layer_norm"))?;
+        let h = self.linear(ckpt, &h, &format!("{prefix}/ffn/linear_0"))?;
+        let h = self.node("Gelu", &[&h], vec![]);
+        let h = self.linear(ckpt, &h, &format!("{prefix}/ffn/linear_1"))?;
+        Ok(self.node("Add", &[x, &h], vec![]))
+    }
+}
+
+enum Dim {
+    Fixed(usize),
+    Symbol(&'static str),
+}
+
+/// Scale applied to queries: 1/sqrt(head width), folded into the query weights.
+fn query_scale() -> f32 {
+    1.0 / (HEAD as f32).sqrt()
+}
+
+fn audio_graph(ckpt: &Checkpoint) -> Result<pb::ModelProto, Error> {
+    let Dims {
+        n_mels,
+        n_audio_ctx,
+        d_model: d,
+        n_audio_head: heads,
+        n_audio_layer,
+        n_text_head,
+        n_text_layer,
+        ..
+    } = ckpt.dims;
+    let frames = n_audio_ctx * 2;
+    let mut b = Builder::new("whisper_audio");
+    let mel = b.input(
+        "mel",
+        DataType::Float,
+        &[Dim::Fixed(1), Dim::Fixed(n_mels), Dim::Fixed(frames)],
+    );
+
+    let mut x = mel;
+    for (conv, stride) in [("conv1", 1), ("conv2", 2)] {
+        let w = ckpt.get(&format!("encoder/{conv}/weight"))?.shape.clone();
+        let wv = b.f32("conv_w", &w, &ckpt.f32(&format!("encoder/{conv}/weight"))?);
+        let bv = b.f32(
+            "conv_b",
+            &[w[0]],
+            &ckpt.f32(&format!("encoder/{conv}/bias"))?,
+        );
+        let y = b.node(
+            "Conv",
+            &[&x, &wv, &bv],
+            vec![
+                ("kernel_shape", Attr::Ints(vec![3])),
+                ("pads", Attr::Ints(vec![1, 1])),
+                ("strides", Attr::Ints(vec![stride])),
+            ],
+        );
+        x = b.node("Gelu", &[&y], vec![]);
+    }
+    let x_t = b.node(
+        "Transpose",
+        &[&x],
+        vec![("perm", Attr::Ints(vec![0, 2, 1]))],
+    );
+    let pos = b.f32(
+        "audio_pos",
+        &[n_audio_ctx, d],
+        &ckpt.f32("encoder/position_encodings/encodings")?,
+    );
+    let mut x = b.node("Add", &[&x_t, &pos], vec![]);
+
+    for l in 0..n_audio_layer {
+        let p = format!("encoder/layer_{l}");
+        let h = b.layer_norm(ckpt, &x, &format!("{p}/self_attention/layer_norm"))?;
+        let fused = format!("{p}/self_attention/linear_0");
+        let q = b.linear_rows(ckpt, &h, &fused, 0..d, query_scale())?;
+        let k = b.linear_rows(ckpt, &h, &fused, d..2 * d, 1.0)?;
+        let v = b.linear_rows(ckpt, &h, &fused, 2 * d..3 * d, 1.0)?;
+        let q = b.split_heads(&q, heads, false);
+        let k = b.split_heads(&k, heads, true);
+        let v = b.split_heads(&v, heads, false);
+        let scores = b.node("MatMul", &[&q, &k], vec![]);
+        let probs = b.softmax(&scores);
+        let att = b.node("MatMul", &[&probs, &v], vec![]);
+        let att = b.merge_heads(&att, d);
+        let att = b.linear(ckpt, &att, &format!("{p}/self_attention/linear_1"))?;
+        let x1 = b.node("Add", &[&x, &att], vec![]);
+        x = b.ffn(ckpt, &x1, &p)?;
+    }
+    let enc = b.layer_norm(ckpt, &x, "encoder/layer_norm")?;
+
+    for l in 0..n_text_layer {
+        let fused = format!("decoder/layer_{l}/attention/linear_1");
+        let k = b.linear_rows(ckpt, &enc, &fused, 0..d, 1.0)?;
+        let v = b.linear_rows(ckpt, &enc, &fused, d..2 * d, 1.0)?;
+        let k = b.split_heads(&k, n_text_head, true);
+        let v = b.split_heads(&v, n_text_head, false);
+        b.output(&k, &format!("cross_k_{l}"));
+        b.output(&v, &format!("cross_v_{l}"));
+    }
+    Ok(b.finish())
+}
+
+fn decoder_graph(ckpt: &Checkpoint, alignment_layers: &[usize]) -> Result<pb::ModelProto, Error> {
+    let Dims {
+        n_audio_ctx,
+        d_model: d,
+        n_text_ctx,
+        n_text_head: heads,
+        n_text_layer,
+        n_vocab,
+        ..
+    } = ckpt.dims;
+    let mut b = Builder::new("whisper_decoder_step");
+    let tokens = b.input(
+        "tokens",
+        DataType::Int64,
+        &[Dim::Symbol("B"), Dim::Symbol("S")],
+    );
+    let positions = b.input("positions", DataType::Int64, &[Dim::Symbol("S")]);
+    // Additive causal mask among the new positions; past positions are all visible.
+    let mask = b.input(
+        "mask",
+        DataType::Float,
+        &[Dim::Symbol("S"), Dim::Symbol("S")],
+    );
+    let select = b.input("select", DataType::Int64, &[Dim::Symbol("K")]);
+
+    let embeddings = ckpt.f32("decoder/embeddings/weight")?;
+    let emb = b.f32("embeddings", &[n_vocab, d], &embeddings);
+    let pos = b.f32(
+        "text_pos",
+        &[n_text_ctx, d],
+        &ckpt.f32("decoder/position_encodings/encodings")?,
+    );
+    let x = b.node("Gather", &[&emb, &tokens], vec![("axis", Attr::Int(0))]);
+    let pe = b.node("Gather", &[&pos, &positions], vec![("axis", Attr::Int(0))]);
+    let mut x = b.node("Add", &[&x, &pe], vec![]);
+    let mut alignment_scores = Vec::new();
+
+    for l in 0..n_text_layer {
+        let pfx = format!("decoder/layer_{l}");
+        let past_k = b.input(
+            &format!("past_k_{l}"),
+            DataType::Float,
+            &[
+                Dim::Symbol("B"),
+                Dim::Fixed(heads),
+                Dim::Symbol("P"),
+                Dim::Fixed(HEAD),
+            ],
+        );
+        let past_v = b.input(
+            &format!("past_v_{l}"),
+            DataType::Float,
+            &[
+                Dim::Symbol("B"),
+                Dim::Fixed(heads),
+                Dim::Symbol("P"),
+                Dim::Fixed(HEAD),
+            ],
+        );
+        let cross_k = b.input(
+            &format!("cross_k_{l}"),
+            DataType::Float,
+            &[
+                Dim::Fixed(1),
+                Dim::Fixed(heads),
+                Dim::Fixed(HEAD),
+                Dim::Fixed(n_audio_ctx),
+            ],
+        );
+        let cross_v = b.input(
+            &format!("cross_v_{l}"),
+            DataType::Float,
+            &[
+                Dim::Fixed(1),
+                Dim::Fixed(heads),
+                Dim::Fixed(n_audio_ctx),
+                Dim::Fixed(HEAD),
+            ],
+        );
+
+        // Causal self-attention over past cache + new positions.
+        let h = b.layer_norm(ckpt, &x, &format!("{pfx}/self_attention/layer_norm"))?;
+        let fused = format!("{pfx}/self_attention/linear_0");
+        let q = b.linear_rows(ckpt, &h, &fused, 0..d, query_scale())?;
+        let kn = b.linear_rows(ckpt, &h, &fused, d..2 * d, 1.0)?;
+        let vn = b.linear_rows(ckpt, &h, &fused, 2 * d..3 * d, 1.0)?;
+        let q = b.split_heads(&q, heads, false);
+        let kn = b.split_heads(&kn, heads, false);
+        let vn = b.split_heads(&vn, heads, false);
+        let present_k = b.node("Concat", &[&past_k, &kn], vec![("axis", Attr::Int(2))]);
+        let present_v = b.node("Concat", &[&past_v, &vn], vec![("axis", Attr::Int(2))]);
+        let past_kt = b.node(
+            "Transpose",
+            &[&past_k],
+            vec![("perm", Attr::Ints(vec![0, 1, 3, 2]))],
+        );
+        let new_kt = b.node(
+            "Transpose",
+            &[&kn],
+            vec![("perm", Attr::Ints(vec![0, 1, 3, 2]))],
+        );
+        let s_past = b.node("MatMul", &[&q, &past_kt], vec![]);
+        let s_new = b.node("MatMul", &[&q, &new_kt], vec![]);
+        let s_new = b.node("Add", &[&s_new, &mask], vec![]);
+        let scores = b.node("Concat", &[&s_past, &s_new], vec![("axis", Attr::Int(3))]);
+        let probs = b.softmax(&scores);
+        let att = b.node("MatMul", &[&probs, &present_v], vec![]);
+        let att = b.merge_heads(&att, d);
+        let att = b.linear(ckpt, &att, &format!("{pfx}/self_attention/linear_1"))?;
+        let x1 = b.node("Add", &[&x, &att], vec![]);
+        b.output(&present_k, &format!("present_k_{l}"));
+        b.output(&present_v, &format!("present_v_{l}"));
+
+        // Cross-attention on the precomputed audio keys/values, shared (broadcast) by all rows.
+        let h = b.layer_norm(ckpt, &x1, &format!("{pfx}/attention/layer_norm"))?;
+        let rows = ckpt.get(&format!("{pfx}/attention/linear_0/weight"))?.shape[0];
+        let q = b.linear_rows(
+            ckpt,
+            &h,
+            &format!("{pfx}/attention/linear_0"),
+            0..rows,
+            query_scale(),
+        )?;
+        let q = b.split_heads(&q, heads, false);
+        let scores = b.node("MatMul", &[&q, &cross_k], vec![]);
+        if alignment_layers.contains(&l) {
+            alignment_scores.push((l, scores.clone()));
+        }
+        let probs = b.softmax(&scores);
+        let att = b.node("MatMul", &[&probs, &cross_v], vec![]);
+        let att = b.merge_heads(&att, d);
+        let att = b.linear(ckpt, &att, &format!("{pfx}/attention/linear_2"))?;
+        let x2 = b.node("Add", &[&x1, &att], vec![]);
+        x = b.ffn(ckpt, &x2, &pfx)?;
+    }
+    let x = b.layer_norm(ckpt, &x, "decoder/layer_norm")?;
+    let rows = b.node("Gather", &[&x, &select], vec![("axis", Attr::Int(1))]);
+    // Separate, pre-transposed f32 [d, V] projection: sharing the embedding constant or
+    // transposing at run time stops tract from pre-packing it (10x slower per token).
+    let mut proj = vec![0f32; d * n_vocab];
+    let tied = ckpt.f32("decoder/projection/weight").unwrap_or(embeddings);
+    for v in 0..n_vocab {
+        for i in 0..d {
+            proj[i * n_vocab + v] = tied[v * d + i];
+        }
+    }
+    let proj = b.f32("projection", &[d, n_vocab], &proj);
+    let logits = b.node("MatMul", &[&rows, &proj], vec![]);
+    b.output(&logits, "logits");
+    // Pre-softmax cross-attention scores [B, H, S, frames] of the alignment layers.
+    for (l, scores) in alignment_scores {
+        b.output(&scores, &format!("cross_scores_{l}"));
+    }
+    Ok(b.finish())
+}
