@@ -17,7 +17,9 @@ DEFAULT_OUT = ROOT / "models" / "espeak-ng-data"
 
 
 def espeak_sources() -> Path:
-    """The espeak-ng source tree of the espeak-rs-sys package in the dependency graph."""
+    """The espeak-ng source tree of the espeak-rs-sys package in the dependency graph.
+
+    Its parent directory's name carries the package version (`espeak-rs-sys-0.2.0`)."""
     metadata = json.loads(
         subprocess.run(
             ["cargo", "metadata", "--format-version", "1", "--manifest-path",
@@ -33,11 +35,18 @@ def espeak_sources() -> Path:
 
 def main() -> None:
     out = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else DEFAULT_OUT
+    sources = espeak_sources()
+    # The data is rebuilt only when the espeak-ng sources (a new espeak-rs-sys) change.
+    stamp = out / ".source"
+    if stamp.is_file() and stamp.read_text() == sources.parent.name:
+        print(f"models: espeak-ng data in place ({sources.parent.name})")
+        return
     subprocess.run(
         ["cargo", "run", "--quiet", "--release", "-p", "vox-phonemizer", "--example", "espeak-data",
-         "--", str(espeak_sources()), str(out)],
+         "--", str(sources), str(out)],
         check=True, cwd=ROOT,
     )
+    stamp.write_text(sources.parent.name)
 
 
 if __name__ == "__main__":

@@ -1,1 +1,112 @@
-fn main() {}
+//! `vox`: command-line entry point of the host.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "vox", version, about = "Runs a Spin app (spin.toml) on wasmtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the application described by a Spin manifest.
+    Up(Up),
+}
+
+#[derive(Parser)]
+struct Up {
+    /// The Spin manifest to serve.
+    #[arg(short = 'f', long = "from", visible_alias = "file", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Largest accepted request body, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_body_size: u64,
+    /// Time a request may take to arrive and get response headers (408/504 after), e.g. "300s".
+    #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
+    /// Requests one instance serves before it is replaced.
+    #[arg(long, default_value_t = 128)]
+    max_instance_reuse: usize,
+    /// Requests one instance serves concurrently.
+    #[arg(long, default_value_t = 16)]
+    max_instance_concurrency: usize,
+    /// How long an idle instance is kept for reuse, e.g. "1s".
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    idle_instance_timeout: Duration,
+    /// Instances of one component alive at once.
+    #[arg(long, default_value_t = 8)]
+    max_instances: usize,
+    /// How long in-flight requests may run after SIGINT/SIGTERM, e.g. "30s".
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    shutdown_grace: Duration,
+    /// Directory for component stdout/stderr files (default: .spin/logs next to the manifest).
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
+    /// Compiled-code cache directory (default: $VOX_CACHE_DIR or ~/.cache/vox/compiled).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Do not read or write the compiled-code cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Host log level (error, warn, info, debug, trace); RUST_LOG also works.
+    #[arg(long)]
+    log_level: Option<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let Command::Up(up) = Cli::parse().command;
+    vox::logging::init(up.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(up)) {
+        Ok(()) => {
+            // Instances still parked for reuse are simply abandoned.
+            runtime.shutdown_timeout(Duration::from_millis(100));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(up: Up) -> anyhow::Result<()> {
+    let mut config = vox::Config::new(up.manifest);
+    config.listen = up.listen;
+    config.max_body_size = up.max_body_size;
+    config.shutdown_grace = up.shutdown_grace;
+    config.log_dir = up.log_dir;
+    config.instances = vox::InstanceLimits {
+        max_reuse: up.max_instance_reuse.max(1),
+        max_concurrent: up.max_instance_concurrency.max(1),
+        idle_timeout: up.idle_instance_timeout,
+        max_instances: up.max_instances.max(1),
+        request_timeout: up.request_timeout,
+    };
+    config.cache_dir = match (up.no_cache, up.cache_dir) {
+        (true, _) => None,
+        (false, Some(dir)) => Some(dir),
+        (false, None) => Some(vox::cache::default_dir()),
+    };
+    let prepared = vox::Prepared::new(&config).await?;
+    // The banner goes to stdout in one write so scripts can read the URL reliably.
+    print!("{}", prepared.banner()?);
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    prepared.run(vox::shutdown_signal()).await
+}

@@ -1,20 +1,37 @@
-//! The `asr` component: a private Spin HTTP service reached through the gateway.
+//! The `asr` component: a private Spin HTTP service that turns an uploaded audio file into a
+//! Whisper transcript. Reached only through the gateway (`http://asr.spin.internal`).
 
-use spin_sdk::http::{IntoResponse, Request, Response, StatusCode};
+mod limits;
+mod models;
+mod transcribe;
+
+use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
+use vox_api::{ApiError, ErrorStyle};
+use vox_http_kit::reply;
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    let (status, body) = match (req.method().as_str(), req.uri().path()) {
-        ("GET", "/health") => (StatusCode::OK, serde_json::json!({"status": "ok", "service": "asr"})),
-        _ => (
-            StatusCode::NOT_FOUND,
-            serde_json::json!({"error": {"code": "not_found", "message": format!("no route for {} {}", req.method(), req.uri().path())}}),
-        ),
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let result = match (method.as_str(), path.as_str()) {
+        ("GET", "/health") => health().await,
+        ("GET", "/models") => models::list().await.map(|list| reply::json(200, &list)),
+        ("POST", "/transcribe") => transcribe::handle(req).await,
+        (_, "/health" | "/models") => Err(ApiError::method_not_allowed(&method, &path, &["GET"])),
+        (_, "/transcribe") => Err(ApiError::method_not_allowed(&method, &path, &["POST"])),
+        _ => Err(ApiError::not_found(&method, &path)),
     };
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .unwrap()
+    result.unwrap_or_else(|e| reply::error(&e, ErrorStyle::Native))
+}
+
+/// Liveness plus whether the default model's files are in place.
+async fn health() -> vox_http_kit::Result {
+    let default = models::default_model().await;
+    let present = models::installed().iter().any(|m| m.id == default);
+    let status = if present { 200 } else { 503 };
+    Ok(reply::json(
+        status,
+        &serde_json::json!({"status": if present {"ok"} else {"model_missing"}, "service": "asr", "model": default}),
+    ))
 }

@@ -1,20 +1,48 @@
-//! The `tts` component: a private Spin HTTP service reached through the gateway.
+//! The `tts` component: a private Spin HTTP service that turns text into Piper speech, streamed
+//! sentence by sentence. Reached only through the gateway (`http://tts.spin.internal`).
 
-use spin_sdk::http::{IntoResponse, Request, Response, StatusCode};
+mod request;
+mod stream;
+mod voices;
+
+use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
+use vox_api::{ApiError, ErrorStyle};
+use vox_http_kit::reply;
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
-    let (status, body) = match (req.method().as_str(), req.uri().path()) {
-        ("GET", "/health") => (StatusCode::OK, serde_json::json!({"status": "ok", "service": "tts"})),
-        _ => (
-            StatusCode::NOT_FOUND,
-            serde_json::json!({"error": {"code": "not_found", "message": format!("no route for {} {}", req.method(), req.uri().path())}}),
-        ),
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let result = match (method.as_str(), path.as_str()) {
+        ("GET", "/health") => health().await,
+        ("GET", "/voices") => voices::list().await.map(|list| reply::json(200, &list)),
+        ("POST", "/synthesize") => synthesize(req).await,
+        (_, "/health" | "/voices") => Err(ApiError::method_not_allowed(&method, &path, &["GET"])),
+        (_, "/synthesize") => Err(ApiError::method_not_allowed(&method, &path, &["POST"])),
+        _ => Err(ApiError::not_found(&method, &path)),
     };
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .unwrap()
+    result.unwrap_or_else(|e| reply::error(&e, ErrorStyle::Native))
+}
+
+/// Liveness plus whether the default voice's files are in place.
+async fn health() -> vox_http_kit::Result {
+    let default = voices::default_voice().await;
+    let present = voices::installed().iter().any(|v| v.id == default);
+    Ok(reply::json(
+        if present { 200 } else { 503 },
+        &serde_json::json!({"status": if present {"ok"} else {"voice_missing"}, "service": "tts", "voice": default}),
+    ))
+}
+
+async fn synthesize(req: Request) -> vox_http_kit::Result {
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = vox_http_kit::body::read_bounded(req, vox_api::limits::MAX_TTS_BODY_BYTES, "the synthesis request").await?;
+    let request = request::parse(content_type.as_deref(), &body)?;
+    let voice_id = match &request.voice {
+        Some(id) => id.clone(),
+        None => voices::default_voice().await,
+    };
+    let voice = voices::get(&voice_id)?;
+    stream::respond(voice, request)
 }

@@ -1,0 +1,62 @@
+# Vox — build, fetch models, serve, test, benchmark.
+#   make up      install what is missing, build, fetch models, serve on $(LISTEN)
+#   make test    everything `make up` needs, then the whole test suite
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+LISTEN ?= 127.0.0.1:3000
+# Spin drops an idle instance after 1 s; a local server keeps its loaded models warm longer.
+VOX_FLAGS ?= --idle-instance-timeout 600s
+CARGO ?= cargo
+PYTHON ?= python3
+WASM_TARGET := wasm32-wasip2
+COMPONENTS := vox-gateway vox-asr vox-tts
+# Debian packages the build needs: a wasm C toolchain for espeak-ng inside the tts component.
+APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-19-dev wasi-libc libclang-rt-19-dev-wasm32 \
+	libc++-19-dev-wasm32 cmake
+
+.PHONY: help up build components host models deps test bench clean
+
+help:
+	@echo "make up      build, fetch the bundled models and serve on http://$(LISTEN)"
+	@echo "make test    run every test (builds and fetches what is missing)"
+	@echo "make build   build the wasm components and the vox host"
+	@echo "make models  download and check the bundled model weights (no-op when present)"
+	@echo "make bench   measure Vox against the reference tools (see bench/)"
+	@echo "make clean   remove build outputs (models stay)"
+
+up: build models
+	./target/release/vox up -f spin.toml --listen $(LISTEN) $(VOX_FLAGS)
+
+build: components host
+
+components: deps
+	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENTS))
+
+host: deps
+	$(CARGO) build --release -p vox
+
+models: deps
+	$(PYTHON) models/fetch.py
+	$(PYTHON) models/espeak_data.py
+
+# Installs only what is missing, so it costs nothing on a prepared machine.
+deps:
+	@if ! rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET); then \
+		echo "deps: adding rust target $(WASM_TARGET)"; rustup target add $(WASM_TARGET); fi
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; fi
+
+test: build models
+	$(CARGO) test --release --no-fail-fast
+
+bench: build models
+	$(PYTHON) bench/run.py
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,91 @@
+//! The router: request ids, CORS, authentication, then dispatch by the shared route table.
+
+use spin_sdk::http::Request;
+use vox_api::routes::{Endpoint, Match};
+use vox_api::{ApiError, ErrorStyle, request_id};
+
+use vox_http_kit::reply::{self, Reply};
+use crate::upstream::Ctx;
+use crate::{auth, cors, e2e, native, openai};
+
+pub async fn handle(req: Request) -> Reply {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let style = ErrorStyle::for_path(&path);
+    let ctx = Ctx {
+        request_id: request_id::accept(header(&req, request_id::HEADER))
+            .unwrap_or_else(new_request_id),
+    };
+    let origin = header(&req, "origin").map(str::to_string);
+    let allowed_origin = cors::allowed_origin(origin.as_deref()).await;
+
+    let mut resp = if method == "OPTIONS" {
+        cors::preflight(&path)
+    } else {
+        match auth::check(&method, &path, header(&req, "authorization")).await {
+            Err(e) => reply::error(&e, style),
+            Ok(()) => dispatch(req, &method, &path, &ctx)
+                .await
+                .unwrap_or_else(|e| reply::error(&e, style)),
+        }
+    };
+    reply::set_header(&mut resp, request_id::HEADER, &ctx.request_id);
+    cors::decorate(&mut resp, allowed_origin.as_deref());
+    resp
+}
+
+async fn dispatch(req: Request, method: &str, path: &str, ctx: &Ctx) -> reply::Result {
+    let endpoint = match vox_api::routes::find(method, path) {
+        Match::Found(e) => e,
+        Match::MethodNotAllowed(allowed) => {
+            let mut resp = reply::error(
+                &ApiError::method_not_allowed(method, path, &allowed),
+                ErrorStyle::for_path(path),
+            );
+            reply::set_header(&mut resp, "allow", &allowed.join(", "));
+            return Ok(resp);
+        }
+        Match::NotFound => return Err(ApiError::not_found(method, path)),
+    };
+    match endpoint {
+        Endpoint::Health => Ok(native::health()),
+        Endpoint::Ready => Ok(native::ready(ctx).await),
+        Endpoint::OpenApi => Ok(reply::full(
+            200,
+            "application/json",
+            vox_api::routes::OPENAPI_JSON,
+        )),
+        Endpoint::Asr => native::asr(req, ctx).await,
+        Endpoint::Tts => native::tts(req, ctx).await,
+        Endpoint::E2e => e2e::handle(req, ctx).await,
+        Endpoint::Voices => native::voices(ctx).await,
+        Endpoint::Models => native::models(ctx).await,
+        Endpoint::Transcriptions => {
+            openai::transcriptions(req, ctx, vox_api::transcript::Task::Transcribe).await
+        }
+        Endpoint::Translations => {
+            openai::transcriptions(req, ctx, vox_api::transcript::Task::Translate).await
+        }
+        Endpoint::Speech => openai::speech(req, ctx).await,
+        Endpoint::OpenAiModels => openai::models(ctx).await,
+    }
+}
+
+pub fn header<'a, B>(req: &'a http::Request<B>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A fresh UUID v4; `getrandom` reads `wasi:random` on wasm32-wasip2.
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Uniqueness still matters for logs if randomness is unavailable.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        bytes[..8].copy_from_slice(
+            &COUNTER
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .to_le_bytes(),
+        );
+    }
+    request_id::from_random(bytes)
+}

@@ -1,0 +1,152 @@
+//! Service chaining to the private `asr` and `tts` components, with their errors mapped.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use serde::de::DeserializeOwned;
+use spin_sdk::http::{BoxBody, EmptyBody, FullBody, Response, box_body};
+use spin_sdk::wasip3::http::types::ErrorCode;
+use vox_api::ApiError;
+use vox_api::limits::MAX_UPSTREAM_JSON_BYTES;
+
+/// What travels with a request through the gateway.
+pub struct Ctx {
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Service {
+    Asr,
+    Tts,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Asr => "asr",
+            Self::Tts => "tts",
+        }
+    }
+
+    fn base(self) -> &'static str {
+        match self {
+            Self::Asr => "http://asr.spin.internal",
+            Self::Tts => "http://tts.spin.internal",
+        }
+    }
+}
+
+/// Sends a request and returns the response if it is a success; an error status becomes the
+/// service's own error (same status and message), a transport failure a 502 or 503.
+pub async fn send(
+    service: Service,
+    method: http::Method,
+    path_and_query: &str,
+    content_type: Option<&str>,
+    body: BoxBody,
+    ctx: &Ctx,
+) -> Result<Response, ApiError> {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path_and_query}", service.base()))
+        .header(vox_api::request_id::HEADER, &ctx.request_id);
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
+    }
+    let request = builder
+        .body(body)
+        .map_err(|e| ApiError::internal(format!("building the {} request: {e}", service.name())))?;
+    let resp = spin_sdk::http::send(request)
+        .await
+        .map_err(|code| transport_error(service, code))?;
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status().as_u16();
+    let body = read_limited(resp, 64 * 1024).await.unwrap_or_default();
+    Err(ApiError::from_upstream(service.name(), status, &body))
+}
+
+pub async fn get(service: Service, path: &str, ctx: &Ctx) -> Result<Response, ApiError> {
+    send(
+        service,
+        http::Method::GET,
+        path,
+        None,
+        box_body(EmptyBody::new()),
+        ctx,
+    )
+    .await
+}
+
+pub async fn post_json(
+    service: Service,
+    path: &str,
+    value: &impl serde::Serialize,
+    ctx: &Ctx,
+) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::internal(e.to_string()))?;
+    send(
+        service,
+        http::Method::POST,
+        path,
+        Some("application/json"),
+        box_body(FullBody::new(Bytes::from(body))),
+        ctx,
+    )
+    .await
+}
+
+/// GETs a JSON document from a service.
+pub async fn get_json<T: DeserializeOwned>(
+    service: Service,
+    path: &str,
+    ctx: &Ctx,
+) -> Result<T, ApiError> {
+    read_json(service, get(service, path, ctx).await?).await
+}
+
+/// Reads a bounded JSON body.
+pub async fn read_json<T: DeserializeOwned>(
+    service: Service,
+    resp: Response,
+) -> Result<T, ApiError> {
+    let body = read_limited(resp, MAX_UPSTREAM_JSON_BYTES as usize)
+        .await
+        .map_err(|e| ApiError::upstream_invalid(service.name(), e))?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::upstream_invalid(service.name(), e))
+}
+
+async fn read_limited(resp: Response, limit: usize) -> Result<Bytes, String> {
+    Limited::new(resp.into_body(), limit)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| e.to_string())
+}
+
+/// Re-emits an upstream body frame by frame. Wrapping it (rather than returning the upstream
+/// response as is) lets the gateway set its own headers; when the client goes away the write
+/// fails, this body is dropped, and with it the upstream stream, which cancels the work.
+pub fn relay(resp: Response) -> BoxBody {
+    box_body(
+        resp.into_body()
+            .map_err(|e| anyhow::anyhow!("upstream body: {e}")),
+    )
+}
+
+/// Unreachable services are 503 while they may come up (not running, refused, timed out), 502 otherwise.
+fn transport_error(service: Service, code: ErrorCode) -> ApiError {
+    let mut e = ApiError::upstream_unreachable(service.name(), format!("{code:?}"));
+    if matches!(
+        code,
+        ErrorCode::DestinationNotFound
+            | ErrorCode::DestinationUnavailable
+            | ErrorCode::ConnectionRefused
+            | ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionReadTimeout
+    ) {
+        e.status = 503;
+        e.code = "upstream_unavailable".into();
+    }
+    e
+}

@@ -1,0 +1,45 @@
+//! Building responses: JSON, text, errors and streamed bodies, all as one body type.
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use spin_sdk::http::{BoxBody, FullBody, Response, box_body};
+use vox_api::{ApiError, ErrorStyle};
+
+/// Every handler answers with this.
+pub type Reply = Response<BoxBody>;
+
+/// A handler's result: errors are rendered in the route's style by the router.
+pub type Result<T = Reply> = std::result::Result<T, ApiError>;
+
+pub fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Reply {
+    let mut resp = Response::new(box_body(FullBody::new(body.into())));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    set_header(&mut resp, "content-type", content_type);
+    resp
+}
+
+pub fn json(status: u16, value: &serde_json::Value) -> Reply {
+    full(status, "application/json", value.to_string())
+}
+
+pub fn error(e: &ApiError, style: ErrorStyle) -> Reply {
+    let mut resp = full(e.status, "application/json", e.body(style));
+    if e.status == 401 {
+        set_header(&mut resp, "www-authenticate", "Bearer");
+    }
+    resp
+}
+
+/// A streamed body with a status of 200.
+pub fn streamed(content_type: &str, body: BoxBody) -> Reply {
+    let mut resp = Response::new(body);
+    set_header(&mut resp, "content-type", content_type);
+    resp
+}
+
+/// Sets a header, skipping values that are not valid header text.
+pub fn set_header(resp: &mut Reply, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}

@@ -1,0 +1,92 @@
+//! Synthesis streamed as it happens: each piece of audio is written to the response body
+//! before the next one is synthesized.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use futures::SinkExt;
+use futures::channel::mpsc;
+use futures::StreamExt;
+use spin_sdk::http::box_body;
+use vox_api::ApiError;
+use vox_http_kit::{Result, reply};
+use vox_piper::SynthesisParams;
+
+use vox_api::speech::{AudioFormat, Synthesize};
+
+use crate::request;
+use crate::voices::LoadedVoice;
+
+pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
+    let params = params(&loaded, &request)?;
+    let sentences: Vec<String> = loaded
+        .phonemizer
+        .phonemize_for_voice(&request.text)
+        .map_err(|e| ApiError::bad_request("invalid_text", e.to_string()))?
+        .into_iter()
+        .map(|s| s.phonemes)
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    if sentences.is_empty() {
+        return Err(ApiError::bad_request("empty_text", "`text` has nothing to speak").with_param("text"));
+    }
+
+    let sample_rate = loaded.voice.sample_rate();
+    // A channel of one: the synthesizer waits for the client to take each chunk (backpressure),
+    // and stops when the client has gone (the receiver is dropped).
+    let (mut tx, rx) = mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(1);
+    let header = (request.format == AudioFormat::Wav).then(|| Bytes::copy_from_slice(&vox_audio::wav_header(sample_rate, 1, None)));
+    spin_sdk::wasip3::spawn(async move {
+        if let Some(header) = header {
+            if tx.send(Ok(header)).await.is_err() {
+                return;
+            }
+        }
+        let synthesizer = loaded.voice.synthesizer(&sentences, params).first_clause_early(true);
+        for chunk in synthesizer {
+            let item = chunk
+                .map(|c| Bytes::from(vox_audio::f32_to_s16le(&c.samples)))
+                .map_err(|e| std::io::Error::other(e.to_string()));
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                return;
+            }
+            // Let the body writer hand this chunk to the host before the next synthesis.
+            spin_sdk::wit_bindgen::yield_async().await;
+        }
+    });
+
+    let body = http_body_util::StreamBody::new(rx.map(|item| item.map(http_body::Frame::data)));
+    let mut resp = reply::streamed(request.format.content_type(), box_body(body));
+    reply::set_header(&mut resp, "x-sample-rate", &sample_rate.to_string());
+    reply::set_header(&mut resp, "x-channels", "1");
+    reply::set_header(&mut resp, "x-sample-format", "s16le");
+    Ok(resp)
+}
+
+fn params(loaded: &LoadedVoice, request: &Synthesize) -> Result<SynthesisParams> {
+    let mut params = loaded.voice.default_params();
+    if let Some(speed) = request.speed {
+        params = params.with_speed(speed);
+    }
+    if let Some(v) = request.noise_scale {
+        params.noise_scale = v;
+    }
+    if let Some(v) = request.noise_w {
+        params.noise_w = v;
+    }
+    if let Some(v) = request.sentence_silence {
+        params.sentence_silence = v;
+    }
+    if let Some(speaker) = &request.speaker {
+        let speaker = request::speaker(speaker)?;
+        // Resolve now so an unknown speaker is a 4xx before any audio is sent.
+        loaded
+            .voice
+            .config()
+            .speaker_id(Some(&speaker))
+            .map_err(|e| ApiError::bad_request("unknown_speaker", e.to_string()).with_param("speaker"))?;
+        params.speaker = Some(speaker);
+    }
+    Ok(params)
+}

@@ -1,0 +1,154 @@
+//! The gateway's route table, shared by its router and by the test that keeps the OpenAPI
+//! document in step with it.
+
+/// What a route does; the gateway matches on this exhaustively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    Ready,
+    OpenApi,
+    Asr,
+    Tts,
+    E2e,
+    Voices,
+    Models,
+    Transcriptions,
+    Translations,
+    Speech,
+    OpenAiModels,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub endpoint: Endpoint,
+}
+
+const fn route(method: &'static str, path: &'static str, endpoint: Endpoint) -> Route {
+    Route {
+        method,
+        path,
+        endpoint,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("GET", "/health", Endpoint::Health),
+    route("GET", "/ready", Endpoint::Ready),
+    route("GET", "/openapi.json", Endpoint::OpenApi),
+    route("POST", "/api/asr", Endpoint::Asr),
+    route("POST", "/api/tts", Endpoint::Tts),
+    route("POST", "/api/e2e", Endpoint::E2e),
+    route("GET", "/api/voices", Endpoint::Voices),
+    route("GET", "/api/models", Endpoint::Models),
+    route("POST", "/v1/audio/transcriptions", Endpoint::Transcriptions),
+    route("POST", "/v1/audio/translations", Endpoint::Translations),
+    route("POST", "/v1/audio/speech", Endpoint::Speech),
+    route("GET", "/v1/models", Endpoint::OpenAiModels),
+];
+
+/// The OpenAPI 3.1 description of [`ROUTES`], served at `GET /openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+/// The outcome of routing a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    Found(Endpoint),
+    /// The path exists but not for this method; the allowed methods.
+    MethodNotAllowed(Vec<&'static str>),
+    NotFound,
+}
+
+/// Routes `method path`; a trailing slash is ignored and `HEAD` is served like `GET`.
+pub fn find(method: &str, path: &str) -> Match {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let method = if method == "HEAD" { "GET" } else { method };
+    let on_path: Vec<&Route> = ROUTES.iter().filter(|r| r.path == path).collect();
+    match on_path.iter().find(|r| r.method == method) {
+        Some(r) => Match::Found(r.endpoint),
+        None if on_path.is_empty() => Match::NotFound,
+        None => Match::MethodNotAllowed(on_path.iter().map(|r| r.method).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn routing() {
+        assert_eq!(find("GET", "/health"), Match::Found(Endpoint::Health));
+        assert_eq!(find("HEAD", "/health/"), Match::Found(Endpoint::Health));
+        assert_eq!(
+            find("GET", "/v1/audio/speech"),
+            Match::MethodNotAllowed(vec!["POST"])
+        );
+        assert_eq!(find("GET", "/nope"), Match::NotFound);
+    }
+
+    #[test]
+    fn openapi_document_matches_route_table() {
+        let doc: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("docs/openapi.json is valid JSON");
+        assert_eq!(
+            doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
+            Some(true)
+        );
+        const METHODS: &[&str] = &[
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ];
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .filter(|k| METHODS.contains(&k.as_str()))
+                    .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+            })
+            .collect();
+        let routed: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        assert_eq!(
+            routed.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "routed but not documented"
+        );
+        assert_eq!(
+            documented.difference(&routed).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "documented but not routed"
+        );
+    }
+
+    #[test]
+    fn every_operation_documents_its_errors() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()];
+            assert!(
+                op["summary"].is_string(),
+                "{} {} has no summary",
+                r.method,
+                r.path
+            );
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|k| k.starts_with('2')),
+                "{} {} has no success response",
+                r.method,
+                r.path
+            );
+        }
+    }
+}

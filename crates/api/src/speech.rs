@@ -1,0 +1,441 @@
+//! Synthesis requests: the native `/api/tts` body, OpenAI's `/v1/audio/speech` body, and the
+//! tts service's `POST /synthesize` JSON they both become.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::limits::{MAX_TEXT_CHARS, SPEED_RANGE};
+use crate::query::{Query, non_empty, parse_number};
+
+/// Audio the tts service streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioFormat {
+    #[default]
+    Pcm,
+    Wav,
+}
+
+impl AudioFormat {
+    pub const NAMES: &'static str = "pcm, wav";
+
+    pub fn parse(param: &str, value: Option<&str>, default: Self) -> Result<Self, ApiError> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(default),
+            Some("pcm") => Ok(Self::Pcm),
+            Some("wav") => Ok(Self::Wav),
+            Some(other) => Err(ApiError::invalid_param(
+                param,
+                format!(
+                    "unsupported {param} `{other}`; supported: {} (16-bit mono at the voice's sample rate)",
+                    Self::NAMES
+                ),
+            )),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pcm => "audio/pcm",
+            Self::Wav => "audio/wav",
+        }
+    }
+}
+
+/// The tts service's `POST /synthesize` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Synthesize {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_scale: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_w: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentence_silence: Option<f32>,
+    #[serde(default)]
+    pub format: AudioFormat,
+}
+
+impl Synthesize {
+    pub fn new(text: String, format: AudioFormat) -> Self {
+        Self {
+            text,
+            voice: None,
+            speaker: None,
+            speed: None,
+            noise_scale: None,
+            noise_w: None,
+            sentence_silence: None,
+            format,
+        }
+    }
+
+    pub fn validate(&self, text_param: &str) -> Result<(), ApiError> {
+        check_text(text_param, &self.text)?;
+        if let Some(speed) = self.speed {
+            check_speed(speed)?;
+        }
+        for (name, value, max) in [
+            ("noise_scale", self.noise_scale, 2.0),
+            ("noise_w", self.noise_w, 2.0),
+            ("sentence_silence", self.sentence_silence, 10.0),
+        ] {
+            if let Some(v) = value
+                && !(0.0..=max).contains(&v)
+            {
+                return Err(ApiError::invalid_param(
+                    name,
+                    format!("`{name}` must be between 0 and {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Text to speak must be non-blank and at most [`MAX_TEXT_CHARS`] characters.
+pub fn check_text(param: &str, text: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
+        return Err(
+            ApiError::new(400, "empty_text", format!("`{param}` is empty")).with_param(param),
+        );
+    }
+    let chars = text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(ApiError::new(
+            400,
+            "text_too_long",
+            format!("`{param}` has {chars} characters; the limit is {MAX_TEXT_CHARS}"),
+        )
+        .with_param(param));
+    }
+    Ok(())
+}
+
+pub fn check_speed(speed: f32) -> Result<(), ApiError> {
+    let (min, max) = SPEED_RANGE;
+    if !(min..=max).contains(&speed) {
+        return Err(ApiError::invalid_param(
+            "speed",
+            format!("`speed` must be between {min} and {max}, got {speed}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The native `/api/tts` request: a JSON [`Synthesize`]-like body (format defaults to wav), or
+/// plain text with `voice`, `speaker`, `speed` and `format` in the query.
+pub fn parse_native(
+    content_type: Option<&str>,
+    body: &[u8],
+    query: &Query,
+) -> Result<Synthesize, ApiError> {
+    let mime = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    // `curl -d` labels any body form-urlencoded: sniff JSON from text.
+    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let kind = match mime.as_str() {
+        "application/x-www-form-urlencoded" if looks_json => "application/json",
+        "application/x-www-form-urlencoded" => "text/plain",
+        other => other,
+    };
+    let synth = match kind {
+        "application/json" => {
+            let mut v: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+            })?;
+            let obj = v.as_object_mut().ok_or_else(|| {
+                ApiError::bad_request("invalid_json", "the body must be a JSON object")
+            })?;
+            let format = AudioFormat::parse(
+                "format",
+                obj.get("format").and_then(Value::as_str),
+                AudioFormat::Wav,
+            )?;
+            obj.insert(
+                "format".into(),
+                serde_json::to_value(format).unwrap_or_default(),
+            );
+            if !obj.contains_key("text") {
+                return Err(ApiError::missing_param("text"));
+            }
+            serde_json::from_value(v).map_err(|e| {
+                ApiError::bad_request("invalid_json", format!("invalid request body: {e}"))
+            })?
+        }
+        "" | "text/plain" => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| {
+                    ApiError::bad_request("invalid_text", "the text body is not valid UTF-8")
+                })?
+                .to_string();
+            let mut s = Synthesize::new(
+                text,
+                AudioFormat::parse("format", query.get("format"), AudioFormat::Wav)?,
+            );
+            s.voice = non_empty(query.get("voice"));
+            s.speaker = query.get("speaker").map(speaker_value);
+            s.speed = query
+                .get("speed")
+                .map(|v| parse_number("speed", v))
+                .transpose()?;
+            s
+        }
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "content-type `{other}` is not supported; send application/json or text/plain"
+            )));
+        }
+    };
+    synth.validate("text")?;
+    Ok(synth)
+}
+
+/// A speaker given in a query: numeric ids stay numbers, names stay strings.
+pub fn speaker_value(v: &str) -> Value {
+    v.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(v))
+}
+
+/// OpenAI's `POST /v1/audio/speech` body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenAiSpeech {
+    pub model: Option<String>,
+    pub input: Option<String>,
+    pub voice: Option<Value>,
+    pub response_format: Option<String>,
+    pub speed: Option<f32>,
+    pub stream_format: Option<String>,
+    /// Accepted for compatibility; Piper voices have no style prompt.
+    #[allow(dead_code)]
+    pub instructions: Option<String>,
+}
+
+/// A validated OpenAI speech request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechPlan {
+    /// The requested voice name, still to be resolved against installed voices.
+    pub voice: String,
+    pub synth: Synthesize,
+    /// `stream_format: "sse"`: base64 `speech.audio.delta` events instead of raw audio.
+    pub sse: bool,
+}
+
+/// Parses and validates OpenAI's speech body. Without `response_format` the audio is WAV
+/// (OpenAI's mp3 default is not available).
+pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
+    let req: OpenAiSpeech = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not a valid speech request: {e}"),
+        )
+    })?;
+    let model = req.model.ok_or_else(|| ApiError::missing_param("model"))?;
+    crate::models::check_speech_model(&model)?;
+    let input = req.input.ok_or_else(|| ApiError::missing_param("input"))?;
+    // OpenAI accepts `voice` as a name or `{"id": …}` for custom voices.
+    let voice = match req.voice {
+        Some(Value::String(s)) => s,
+        Some(Value::Object(o)) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::missing_param("voice"))?,
+        _ => return Err(ApiError::missing_param("voice")),
+    };
+    let sse = match req.stream_format.as_deref() {
+        None | Some("audio") => false,
+        Some("sse") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_param(
+                "stream_format",
+                format!("unsupported stream_format `{other}`; supported: audio, sse"),
+            ));
+        }
+    };
+    let format = if sse {
+        // Events carry raw samples, as OpenAI's do for pcm.
+        match req.response_format.as_deref() {
+            None | Some("pcm") => AudioFormat::Pcm,
+            Some(other) => {
+                return Err(ApiError::invalid_param(
+                    "response_format",
+                    format!(
+                        "stream_format sse carries pcm audio; response_format `{other}` is not supported with it"
+                    ),
+                ));
+            }
+        }
+    } else {
+        AudioFormat::parse(
+            "response_format",
+            req.response_format.as_deref(),
+            AudioFormat::Wav,
+        )?
+    };
+    let mut synth = Synthesize::new(input, format);
+    synth.speed = req.speed;
+    synth.validate("input")?;
+    Ok(SpeechPlan { voice, synth, sse })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn native_json_and_text() {
+        let q = Query::default();
+        let s = parse_native(
+            Some("application/json"),
+            br#"{"text":"Hi","voice":"v","speed":1.5}"#,
+            &q,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.voice.as_deref(), s.speed, s.format),
+            (Some("v"), Some(1.5), AudioFormat::Wav)
+        );
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            json!({"text": "Hi", "voice": "v", "speed": 1.5, "format": "wav"})
+        );
+        let q = Query::parse(Some("format=pcm&voice=v&speaker=3"));
+        let s = parse_native(Some("text/plain; charset=utf-8"), "Grüße".as_bytes(), &q).unwrap();
+        assert_eq!(
+            (s.text.as_str(), s.format, s.speaker),
+            ("Grüße", AudioFormat::Pcm, Some(json!(3)))
+        );
+    }
+
+    #[test]
+    fn native_errors() {
+        let q = Query::default();
+        let cases: &[(&str, &[u8], u16, &str)] = &[
+            ("application/json", b"{", 400, "invalid_json"),
+            ("application/json", b"[]", 400, "invalid_json"),
+            (
+                "application/json",
+                br#"{"voice":"v"}"#,
+                400,
+                "missing_parameter",
+            ),
+            ("application/json", br#"{"text":"  "}"#, 400, "empty_text"),
+            (
+                "application/json",
+                br#"{"text":"a","format":"mp3"}"#,
+                400,
+                "invalid_parameter",
+            ),
+            (
+                "application/json",
+                br#"{"text":"a","speed":9}"#,
+                400,
+                "invalid_parameter",
+            ),
+            (
+                "application/json",
+                br#"{"text":"a","noise_w":-1}"#,
+                400,
+                "invalid_parameter",
+            ),
+            ("application/xml", b"<a/>", 415, "unsupported_media_type"),
+            ("text/plain", b"\xff", 400, "invalid_text"),
+        ];
+        for (ct, body, status, code) in cases {
+            let e = parse_native(Some(ct), body, &q).unwrap_err();
+            assert_eq!(
+                (e.status, e.code.as_str()),
+                (*status, *code),
+                "{ct} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let curl = Some("application/x-www-form-urlencoded");
+        assert_eq!(
+            parse_native(curl, br#" {"text":"Hi"}"#, &q).unwrap().text,
+            "Hi"
+        );
+        assert_eq!(
+            parse_native(curl, b"Hi there", &q).unwrap().text,
+            "Hi there"
+        );
+        let long = "a".repeat(MAX_TEXT_CHARS + 1);
+        assert_eq!(
+            parse_native(None, long.as_bytes(), &q).unwrap_err().code,
+            "text_too_long"
+        );
+        assert!(parse_native(None, "é".repeat(MAX_TEXT_CHARS).as_bytes(), &q).is_ok());
+    }
+
+    #[test]
+    fn openai_speech() {
+        let p = parse_openai(br#"{"model":"tts-1","input":"Hello","voice":"alloy"}"#).unwrap();
+        assert_eq!(
+            (p.voice.as_str(), p.synth.format, p.sse),
+            ("alloy", AudioFormat::Wav, false)
+        );
+        let p = parse_openai(br#"{"model":"gpt-4o-mini-tts","input":"Hi","voice":{"id":"en_US-joe-medium"},"stream_format":"sse","speed":0.25}"#).unwrap();
+        assert_eq!(
+            (p.voice.as_str(), p.synth.format, p.sse, p.synth.speed),
+            ("en_US-joe-medium", AudioFormat::Pcm, true, Some(0.25))
+        );
+    }
+
+    #[test]
+    fn openai_speech_errors() {
+        for (body, param, needle) in [
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","response_format":"mp3"}"#,
+                "response_format",
+                "pcm, wav",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","speed":4.5}"#,
+                "speed",
+                "0.25",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","stream_format":"ws"}"#,
+                "stream_format",
+                "audio, sse",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","stream_format":"sse","response_format":"wav"}"#,
+                "response_format",
+                "pcm",
+            ),
+            (
+                r#"{"model":"tts-2","input":"a","voice":"alloy"}"#,
+                "model",
+                "tts-1",
+            ),
+            (r#"{"input":"a","voice":"alloy"}"#, "model", "required"),
+            (r#"{"model":"tts-1","voice":"alloy"}"#, "input", "required"),
+            (r#"{"model":"tts-1","input":"a"}"#, "voice", "required"),
+            (
+                r#"{"model":"tts-1","input":"","voice":"alloy"}"#,
+                "input",
+                "empty",
+            ),
+        ] {
+            let e = parse_openai(body.as_bytes()).unwrap_err();
+            assert_eq!(e.param.as_deref(), Some(param), "{body}");
+            assert!(e.message.contains(needle), "{body}: {}", e.message);
+        }
+    }
+}

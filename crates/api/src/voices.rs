@@ -1,0 +1,176 @@
+//! Installed Piper voices and OpenAI voice names mapped onto them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// The tts service's `GET /voices` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoiceList {
+    pub voices: Vec<Voice>,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Voice {
+    pub id: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub sample_rate: Option<u32>,
+    #[serde(default)]
+    pub num_speakers: Option<u32>,
+    #[serde(default)]
+    pub speakers: Vec<serde_json::Value>,
+}
+
+/// OpenAI's voices, each with the Piper voices that suit it best, in order of preference.
+pub const OPENAI_VOICES: &[(&str, &[&str])] = &[
+    ("alloy", &["en_US-lessac-medium", "en_US-amy-medium"]),
+    ("ash", &["en_US-ryan-medium", "en_US-joe-medium"]),
+    (
+        "ballad",
+        &["en_GB-alan-medium", "en_GB-northern_english_male-medium"],
+    ),
+    ("coral", &["en_US-amy-medium", "en_US-kristin-medium"]),
+    ("echo", &["en_US-joe-medium", "en_US-john-medium"]),
+    ("fable", &["en_GB-jenny_dioco-medium", "en_GB-alba-medium"]),
+    ("onyx", &["en_US-ryan-high", "en_US-ryan-medium"]),
+    ("nova", &["en_US-kristin-medium", "en_US-hfc_female-medium"]),
+    (
+        "sage",
+        &["en_US-hfc_female-medium", "en_US-libritts_r-medium"],
+    ),
+    ("shimmer", &["en_US-libritts_r-medium", "en_US-lessac-high"]),
+    ("verse", &["en_US-john-medium", "en_US-hfc_male-medium"]),
+];
+
+impl VoiceList {
+    pub fn contains(&self, id: &str) -> bool {
+        self.voices.iter().any(|v| v.id == id)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Voice> {
+        self.voices.iter().find(|v| v.id == id)
+    }
+
+    /// The voice used when none is named: the service's default, else the first installed.
+    pub fn default_voice(&self) -> Option<&str> {
+        self.default
+            .as_deref()
+            .filter(|d| self.contains(d))
+            .or(self.voices.first().map(|v| v.id.as_str()))
+    }
+
+    /// Maps a requested voice to an installed one: installed ids pass through; an OpenAI name
+    /// takes its first installed preference, else an English voice chosen by the name's
+    /// position (so different names sound different when several are installed), else the default.
+    pub fn resolve(&self, requested: &str) -> Result<String, ApiError> {
+        if self.contains(requested) {
+            return Ok(requested.to_string());
+        }
+        let lower = requested.to_ascii_lowercase();
+        let Some(index) = OPENAI_VOICES.iter().position(|(name, _)| *name == lower) else {
+            let installed: Vec<&str> = self.voices.iter().map(|v| v.id.as_str()).collect();
+            return Err(ApiError::invalid_param(
+                "voice",
+                format!(
+                    "unknown voice `{requested}`; use an installed voice ({}) or an OpenAI voice name ({})",
+                    installed.join(", "),
+                    OPENAI_VOICES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        if let Some(id) = OPENAI_VOICES[index].1.iter().find(|id| self.contains(id)) {
+            return Ok(id.to_string());
+        }
+        let english: Vec<&str> = self
+            .voices
+            .iter()
+            .filter(|v| v.language.as_deref().unwrap_or(&v.id).starts_with("en"))
+            .map(|v| v.id.as_str())
+            .collect();
+        if !english.is_empty() {
+            return Ok(english[index % english.len()].to_string());
+        }
+        self.default_voice()
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::new(503, "no_voices", "no voices are installed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(ids: &[&str]) -> VoiceList {
+        VoiceList {
+            voices: ids
+                .iter()
+                .map(|id| Voice {
+                    id: id.to_string(),
+                    language: Some(id.split('-').next().unwrap().to_string()),
+                    sample_rate: Some(22050),
+                    num_speakers: Some(1),
+                    speakers: vec![],
+                })
+                .collect(),
+            default: ids.first().map(|s| s.to_string()),
+        }
+    }
+
+    #[test]
+    fn every_openai_voice_resolves() {
+        let one = list(&["en_US-joe-medium"]);
+        for (name, _) in OPENAI_VOICES {
+            assert_eq!(one.resolve(name).unwrap(), "en_US-joe-medium", "{name}");
+            assert_eq!(
+                one.resolve(&name.to_uppercase()).unwrap(),
+                "en_US-joe-medium"
+            );
+        }
+    }
+
+    #[test]
+    fn preferences_and_passthrough() {
+        let many = list(&[
+            "de_DE-thorsten-medium",
+            "en_US-amy-medium",
+            "en_US-joe-medium",
+        ]);
+        assert_eq!(many.resolve("coral").unwrap(), "en_US-amy-medium");
+        assert_eq!(many.resolve("echo").unwrap(), "en_US-joe-medium");
+        assert_eq!(
+            many.resolve("de_DE-thorsten-medium").unwrap(),
+            "de_DE-thorsten-medium"
+        );
+        // No preference installed: English voices by position, never the German one.
+        let fable = many.resolve("fable").unwrap();
+        assert!(fable.starts_with("en_"), "{fable}");
+        let e = many.resolve("nobody").unwrap_err();
+        assert_eq!((e.status, e.param.as_deref()), (400, Some("voice")));
+        assert!(e.message.contains("en_US-amy-medium"));
+    }
+
+    #[test]
+    fn non_english_only() {
+        let de = list(&["de_DE-thorsten-medium"]);
+        assert_eq!(de.resolve("alloy").unwrap(), "de_DE-thorsten-medium");
+        assert_eq!(list(&[]).resolve("alloy").unwrap_err().status, 503);
+    }
+
+    #[test]
+    fn parses_service_answer() {
+        let v: VoiceList = serde_json::from_str(
+            r#"{"voices":[{"id":"en_US-joe-medium","language":"en_US","sample_rate":22050,"num_speakers":1,"speakers":[]}],"default":"en_US-joe-medium"}"#,
+        )
+        .unwrap();
+        assert_eq!(v.default_voice(), Some("en_US-joe-medium"));
+        assert_eq!(v.get("en_US-joe-medium").unwrap().sample_rate, Some(22050));
+    }
+}

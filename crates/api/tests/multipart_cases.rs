@@ -1,0 +1,101 @@
+//! Data-driven multipart cases: every file in `tests/multipart/` is a request with the outcome
+//! it must get.
+//!
+//! A case file starts with header lines (`content-type:`, `expect:` an error code or `ok`,
+//! optionally `file:` the expected filename, `fields:` the expected field count, and
+//! `newline: lf` to keep bare LF line ends), then an empty line and the body, whose LF line
+//! ends become CRLF unless told otherwise.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use vox_api::ApiError;
+use vox_api::multipart::{self, Limits};
+
+struct Case {
+    content_type: String,
+    expect: String,
+    file: Option<String>,
+    fields: Option<usize>,
+    body: Bytes,
+}
+
+fn load(path: &Path) -> Case {
+    let raw = std::fs::read(path).unwrap();
+    let split = raw
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .expect("header block, empty line, body");
+    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    let body = &raw[split + 2..];
+    let header = |key: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+            .map(|v| v.trim().to_string())
+    };
+    let body = if header("newline").as_deref() == Some("lf") {
+        body.to_vec()
+    } else {
+        body.iter()
+            .flat_map(|b| {
+                if *b == b'\n' {
+                    vec![b'\r', b'\n']
+                } else {
+                    vec![*b]
+                }
+            })
+            .collect()
+    };
+    Case {
+        content_type: header("content-type").unwrap_or_default(),
+        expect: header("expect").expect("expect: line"),
+        file: header("file"),
+        fields: header("fields").map(|n| n.parse().unwrap()),
+        body: Bytes::from(body),
+    }
+}
+
+#[test]
+fn multipart_cases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/multipart");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 10,
+        "expected the case folder to be populated"
+    );
+    // Small limits so the limit cases stay small files.
+    let limits = Limits {
+        max_parts: 4,
+        max_field_bytes: 64,
+        max_file_bytes: 32,
+    };
+    for path in paths {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let case = load(&path);
+        let result = multipart::boundary(&case.content_type)
+            .and_then(|b| multipart::parse(&case.body, &b, &limits));
+        match (case.expect.as_str(), result) {
+            ("ok", Ok(form)) => {
+                assert_eq!(
+                    form.file.as_ref().map(|f| f.filename.clone()),
+                    case.file,
+                    "{name}"
+                );
+                if let Some(n) = case.fields {
+                    assert_eq!(form.fields.len(), n, "{name}");
+                }
+            }
+            ("ok", Err(e)) => panic!("{name}: expected success, got {e:?}"),
+            (code, Ok(form)) => panic!("{name}: expected {code}, got {form:?}"),
+            (code, Err(e)) => {
+                assert_eq!(e.code, code, "{name}: {}", e.message);
+                let api = ApiError::from(e);
+                assert!(api.status == 400 || api.status == 413, "{name}");
+            }
+        }
+    }
+}

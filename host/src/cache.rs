@@ -1,0 +1,94 @@
+//! On-disk cache of compiled components, so a restart does not recompile.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Pinned in Cargo.toml; part of the cache key so an upgrade never loads stale code.
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Where compiled components live: `$VOX_CACHE_DIR`, else `~/.cache/vox/compiled`.
+pub fn default_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VOX_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("vox").join("compiled")
+}
+
+/// Compiles components, reusing earlier compilations found in `dir` (if any).
+#[derive(Clone)]
+pub struct CompileCache {
+    dir: Option<PathBuf>,
+}
+
+/// Whether a load hit the cache; reported at startup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Cached,
+    Compiled,
+}
+
+impl CompileCache {
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        Self { dir }
+    }
+
+    pub fn load(&self, engine: &Engine, source: &Path) -> anyhow::Result<(Component, Outcome)> {
+        let wasm = std::fs::read(source).with_context(|| format!("cannot read {}", source.display()))?;
+        let Some(dir) = &self.dir else {
+            return Ok((compile(engine, &wasm, source)?, Outcome::Compiled));
+        };
+        let path = dir.join(format!("{}.cwasm", key(engine, &wasm)));
+        if path.is_file() {
+            // SAFETY: the file was written by `Component::serialize` for this engine
+            // configuration (its name is keyed by the engine's compatibility hash), and
+            // wasmtime re-checks compatibility when loading it.
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(component) => return Ok((component, Outcome::Cached)),
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled component"),
+            }
+        }
+        let component = compile(engine, &wasm, source)?;
+        if let Err(e) = store(&path, &component) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot cache compiled component");
+        }
+        Ok((component, Outcome::Compiled))
+    }
+}
+
+fn compile(engine: &Engine, wasm: &[u8], source: &Path) -> anyhow::Result<Component> {
+    Component::new(engine, wasm)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("cannot compile {}", source.display()))
+}
+
+fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
+    let dir = path.parent().context("cache path has no parent")?;
+    std::fs::create_dir_all(dir)?;
+    let bytes = component.serialize().map_err(anyhow::Error::from)?;
+    // Write then rename, so a concurrent start never reads a half-written file.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// sha256 of the wasm plus everything that makes compiled code engine-specific.
+fn key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let mut h = Sha256::new();
+    h.update(wasm);
+    h.update(b"\0wasmtime-");
+    h.update(WASMTIME_VERSION.as_bytes());
+    h.update(engine_hash.finish().to_le_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

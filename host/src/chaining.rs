@@ -1,0 +1,82 @@
+//! Outgoing HTTP from components: `*.spin.internal` goes in-process to the named component,
+//! other hosts go out over the network if `allowed_outbound_hosts` permits.
+
+use std::sync::{Arc, Weak};
+
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::outbound::{OutboundPolicy, chained_component};
+use crate::runtime::{CallError, Runtime};
+
+type SendResult = wasmtime_wasi_http::Result<(
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), Error>> + Send>,
+)>;
+
+/// The wasi:http hooks of one component's instances.
+#[derive(Clone)]
+pub struct OutboundHooks {
+    component: Arc<str>,
+    policy: Arc<OutboundPolicy>,
+    runtime: Weak<Runtime>,
+}
+
+impl OutboundHooks {
+    pub fn new(component: &str, policy: OutboundPolicy, runtime: Weak<Runtime>) -> Self {
+        Self { component: component.into(), policy: Arc::new(policy), runtime }
+    }
+}
+
+fn no_io() -> Box<dyn Future<Output = Result<(), Error>> + Send> {
+    Box::new(async { Ok(()) })
+}
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_result: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let uri = request.uri().clone();
+        if !self.policy.allows(&uri) {
+            let host = match (uri.scheme_str(), uri.authority()) {
+                (Some(s), Some(a)) => format!("{s}://{a}"),
+                _ => uri.to_string(),
+            };
+            tracing::warn!(
+                component = %self.component,
+                host = %host,
+                "outbound request denied: component {:?} may not reach {host}; add it to allowed_outbound_hosts",
+                &*self.component,
+            );
+            return Box::new(async { SendResult::Err(Error::HttpRequestDenied) });
+        }
+        match chained_component(&uri) {
+            Some(target) => Box::new(chain(self.runtime.clone(), self.component.clone(), target.to_string(), request)),
+            None => Box::new(forward(request, options)),
+        }
+    }
+}
+
+/// In-process call to another component of the app; bodies stay streams.
+async fn chain(runtime: Weak<Runtime>, caller: Arc<str>, target: String, request: http::Request<WasiBody>) -> SendResult {
+    let runtime = runtime.upgrade().ok_or(Error::DestinationUnavailable)?;
+    match runtime.call_chained(&target, request).await {
+        Ok(response) => Ok((response, no_io())),
+        Err(CallError::UnknownComponent) => {
+            tracing::warn!(component = %caller, target = %target, "chained request to a component with no trigger");
+            Err(Error::DestinationNotFound)
+        }
+        Err(CallError::Timeout) => Err(Error::HttpResponseTimeout),
+        Err(CallError::Failed(message)) => Err(Error::InternalError(Some(message))),
+    }
+}
+
+/// A real network request to an allowed host.
+async fn forward(request: http::Request<WasiBody>, options: Option<RequestOptions>) -> SendResult {
+    use http_body_util::BodyExt;
+    let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+    let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(io);
+    Ok((response.map(BodyExt::boxed_unsync), io))
+}

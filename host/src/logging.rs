@@ -1,0 +1,49 @@
+//! Host logging (tracing to stderr) and per-component stdout/stderr files.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tracing_subscriber::EnvFilter;
+use wasmtime_wasi::cli::OutputFile;
+
+/// Installs the stderr logger. `level` (or `RUST_LOG`) raises verbosity; by default only
+/// vox's own request lines and warnings show, not the runtime's internals.
+pub fn init(level: Option<&str>) {
+    let filter = match level {
+        Some(level) => EnvFilter::new(format!("warn,vox={level},wasmtime_wasi_http={level}")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off,vox=info")),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .compact()
+        .try_init();
+}
+
+/// Where a component's stdout and stderr go: `<dir>/<id>_stdout.txt` and `<dir>/<id>_stderr.txt`.
+#[derive(Clone)]
+pub struct ComponentLogs {
+    pub stdout: OutputFile,
+    pub stderr: OutputFile,
+}
+
+impl ComponentLogs {
+    pub fn open(dir: &Path, component: &str) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create log dir {}", dir.display()))?;
+        Ok(Self {
+            stdout: OutputFile::new(append(&dir.join(format!("{component}_stdout.txt")))?),
+            stderr: OutputFile::new(append(&dir.join(format!("{component}_stderr.txt")))?),
+        })
+    }
+}
+
+fn append(path: &PathBuf) -> anyhow::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open log file {}", path.display()))
+}

@@ -1,0 +1,48 @@
+//! Per-instance store data: WASI, wasi:http, variables, and the outbound hooks.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::chaining::OutboundHooks;
+use crate::variables::ComponentVariables;
+
+pub struct Host {
+    pub table: ResourceTable,
+    pub wasi: WasiCtx,
+    pub http: WasiHttpCtx,
+    pub hooks: OutboundHooks,
+    pub variables: Arc<ComponentVariables>,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+impl Host {
+    pub fn variables(&mut self) -> &ComponentVariables {
+        &self.variables
+    }
+}
+
+/// Links everything spin-sdk 7 components import: WASI p2 (Rust std), WASI p3 and
+/// wasi:http@0.3 (spin-sdk), wasi:http@0.2 (for older guests), and spin:variables.
+pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::Linker<Host>> {
+    let mut linker = wasmtime::component::Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+    crate::spin_variables::add_to_linker(&mut linker, Host::variables)?;
+    Ok(linker)
+}

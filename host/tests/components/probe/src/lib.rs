@@ -1,0 +1,161 @@
+//! Test component for the vox host: each path exercises one thing the host provides
+//! (headers, variables, files, outbound HTTP, streaming, instance reuse) or one way a
+//! component can misbehave (trap, stall).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{BoxBody, IntoResponse, Request, Response, StatusCode, box_body};
+use spin_sdk::http_service;
+
+/// Survives across requests only if the host reuses the instance.
+static REQUESTS_SEEN: AtomicU64 = AtomicU64::new(0);
+
+#[http_service]
+async fn handle(req: Request) -> impl IntoResponse {
+    let seen = REQUESTS_SEEN.fetch_add(1, Ordering::SeqCst) + 1;
+    let path = req.uri().path().to_string();
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    let query = |name: &str| query_param(&raw_query, name);
+    // Routes are matched on the last path segment so the probe works under any route.
+    let action = path.rsplit('/').next().unwrap_or("").to_string();
+    match action.as_str() {
+        "headers" => {
+            let headers: serde_json::Map<_, _> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").into()))
+                .collect();
+            json(serde_json::json!({"path": path, "headers": headers}))
+        }
+        "counter" => json(serde_json::json!({"count": seen})),
+        "env" => json(serde_json::json!({"value": std::env::var(query("name")).ok()})),
+        "var" => match spin_sdk::variables::get(&query("name")).await {
+            Ok(v) => json(serde_json::json!({"value": v})),
+            Err(e) => json(serde_json::json!({"error": e.to_string()})),
+        },
+        "read" => match std::fs::read_to_string(query("path")) {
+            Ok(s) => json(serde_json::json!({"content": s})),
+            Err(e) => json(serde_json::json!({"error": e.to_string()})),
+        },
+        "write" => match std::fs::write(query("path"), b"written") {
+            Ok(()) => json(serde_json::json!({"written": true})),
+            Err(e) => json(serde_json::json!({"written": false, "error": e.to_string()})),
+        },
+        "fetch" => match spin_sdk::http::get(query("url")).await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let body = resp.into_body().bytes().await.unwrap_or_default();
+                json(serde_json::json!({"status": status, "body": String::from_utf8_lossy(&body)}))
+            }
+            Err(e) => json(serde_json::json!({"error": format!("{e:?}")})),
+        },
+        "sleep" => {
+            let ms: u64 = query("ms").parse().unwrap_or(0);
+            spin_sdk::time::sleep(Duration::from_millis(ms)).await;
+            json(serde_json::json!({"slept_ms": ms}))
+        }
+        "spin" => {
+            // Busy loop: never yields, so only the host's epoch interruption can stop it.
+            let ms: u64 = query("ms").parse().unwrap_or(0);
+            let start = std::time::Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < Duration::from_millis(ms) {
+                x = x.wrapping_add(1);
+            }
+            json(serde_json::json!({"spun": x > 0}))
+        }
+        "trap" => panic!("probe asked to trap"),
+        "print" => {
+            println!("to stdout: {}", query("text"));
+            eprintln!("to stderr: {}", query("text"));
+            json(serde_json::json!({"printed": true}))
+        }
+        "echo" => echo(req),
+        "length" => {
+            let body = req.into_body().bytes().await;
+            match body {
+                Ok(b) => json(serde_json::json!({"length": b.len()})),
+                Err(e) => json(serde_json::json!({"error": format!("{e:?}")})),
+            }
+        }
+        "chain" => chain(req, &query("to")).await,
+        _ => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(box_body(http_body_util::Full::new(bytes::Bytes::from("no such probe"))))
+            .unwrap(),
+    }
+}
+
+/// Streams the request body back chunk by chunk as it arrives.
+fn echo(req: Request) -> Response<BoxBody> {
+    let (mut tx, body) = spin_sdk::http::body::stream::<Vec<u8>>();
+    let mut incoming = req.into_body().stream();
+    spin_sdk::wasip3::spawn(async move {
+        while let Some(Ok(chunk)) = incoming.next().await {
+            if tx.send(chunk.to_vec()).await.is_err() {
+                break;
+            }
+        }
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(box_body(body))
+        .unwrap()
+}
+
+/// Forwards the request, body streamed, to another component and streams its answer back.
+async fn chain(req: Request, to: &str) -> Response<BoxBody> {
+    let (parts, body) = req.into_parts();
+    let outgoing = spin_sdk::http::Request::builder()
+        .method(parts.method)
+        .uri(to)
+        .body(body)
+        .unwrap();
+    match spin_sdk::http::send(outgoing).await {
+        Ok(resp) => {
+            let (parts, body) = resp.into_parts();
+            Response::from_parts(parts, box_body(body))
+        }
+        Err(e) => json(serde_json::json!({"error": format!("{e:?}")})),
+    }
+}
+
+fn json(value: serde_json::Value) -> Response<BoxBody> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(box_body(http_body_util::Full::new(bytes::Bytes::from(value.to_string()))))
+        .unwrap()
+}
+
+fn query_param(query: &str, name: &str) -> String {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| percent_decode(v))
+        .unwrap_or_default()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push(hi * 16 + lo);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,74 @@
+//! Starting and stopping `vox up`: the compiled-code cache and graceful shutdown.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{AppDir, Duplex, Vox, get};
+
+const APP: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "lifecycle"
+
+[[trigger.http]]
+route = "/..."
+component = "probe"
+
+[component.probe]
+source = "{probe}"
+"#;
+
+#[tokio::test]
+async fn second_start_loads_compiled_code_from_the_cache() {
+    let app = AppDir::new(APP);
+    let cache = app.path().join("cache");
+    let cache_arg = cache.to_str().unwrap();
+    let first = Vox::start(&app, &["--cache-dir", cache_arg]);
+    assert_eq!(get(first.addr, "/counter").await.status, 200);
+    drop(first);
+    let entries = std::fs::read_dir(&cache).unwrap().count();
+    assert_eq!(entries, 1, "one compiled component cached");
+
+    let second = Vox::start(&app, &["--cache-dir", cache_arg]);
+    assert_eq!(get(second.addr, "/counter").await.status, 200);
+    let log = second.stderr();
+    assert!(log.contains("Cached"), "second start should hit the cache:\n{log}");
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
+    let app = AppDir::new(APP);
+    let mut vox = Vox::start(&app, &[]);
+    let mut stream = Duplex::open(vox.addr, "POST", "/echo", "before;").await;
+    stream.expect("before;").await;
+
+    vox.terminate();
+    let refused = async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if tokio::net::TcpStream::connect(vox.addr).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    assert!(refused.await, "new connections are refused once shutdown starts");
+
+    stream.send("after;").await;
+    stream.expect("after;").await;
+    stream.finish();
+    assert_eq!(stream.rest().await, "");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = vox.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "vox did not exit after its last stream ended");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -1,0 +1,179 @@
+//! Starts the real Vox app under `vox up` once per test binary and talks to it over HTTP.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root (where `spin.toml` lives).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A fixture file shipped with these tests.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = root().join("tests/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A running `vox up` serving the repository's `spin.toml`.
+pub struct App {
+    pub base: String,
+    agent: ureq::Agent,
+    _server: Child,
+}
+
+/// The app shared by every test in this binary; started on first use.
+pub fn app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(App::start)
+}
+
+impl App {
+    fn start() -> App {
+        let root = root();
+        let vox = root.join("target/release/vox");
+        assert!(vox.exists(), "{} is missing: run `make build` (or `make test`)", vox.display());
+        for dir in ["models/whisper/tiny.en", "models/voices"] {
+            assert!(root.join(dir).exists(), "{dir} is missing: run `make models`");
+        }
+        let port = free_port();
+        let server = Command::new(&vox)
+            .args(["up", "-f", "spin.toml", "--listen", &format!("127.0.0.1:{port}")])
+            // Keep instances (and their loaded models) across the tests' requests.
+            .args(["--idle-instance-timeout", "600s"])
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start vox up");
+        reap_with_this_process(server.id());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(300)))
+            .build()
+            .into();
+        let app = App { base: format!("http://127.0.0.1:{port}"), agent, _server: server };
+        app.wait_until_healthy(Duration::from_secs(300));
+        app
+    }
+
+    fn wait_until_healthy(&self, limit: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(resp) = self.agent.get(&self.url("/health")).call() {
+                if resp.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("vox up did not become healthy within {limit:?}");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// GET a path; returns status and body.
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut resp = self.agent.get(&self.url(path)).call().expect("GET");
+        let status = resp.status().as_u16();
+        (status, read_all(resp.body_mut().as_reader()))
+    }
+
+    /// POST a body with a content type; returns status, headers and body.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Response {
+        let mut resp = self
+            .agent
+            .post(&self.url(path))
+            .header("content-type", content_type)
+            .send(body)
+            .expect("POST");
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        Response { status, headers, body: read_all(resp.body_mut().as_reader()) }
+    }
+}
+
+/// A `multipart/form-data` body with text fields and one file; returns (content type, body).
+pub fn multipart(fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "vox-test-boundary-7c1f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    let (name, filename, data) = file;
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+             content-type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A buffered response.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts the `{"error":{"code","message"}}` shape and returns the code.
+    pub fn error_code(&self) -> String {
+        let json = self.json();
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "error without message: {json}");
+        json["error"]["code"].as_str().expect("error.code").to_string()
+    }
+}
+
+fn read_all(mut reader: impl Read) -> Vec<u8> {
+    let mut body = Vec::new();
+    reader.read_to_end(&mut body).expect("read body");
+    body
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The server outlives no test binary: a watchdog stops it when this process is gone.
+fn reap_with_this_process(server_pid: u32) {
+    let me = std::process::id();
+    let script = format!("while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {server_pid} 2>/dev/null");
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start watchdog");
+}

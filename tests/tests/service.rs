@@ -1,0 +1,27 @@
+//! The app's wiring: the gateway answers, the private services are reachable only through it.
+
+use vox_app_tests::app;
+
+#[test]
+fn health_answers_json() {
+    let (status, body) = app().get("/health");
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+}
+
+#[test]
+fn ready_reaches_asr_and_tts_through_chaining() {
+    let (status, body) = app().get("/ready");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["services"]["asr"], "ok");
+    assert_eq!(json["services"]["tts"], "ok");
+}
+
+#[test]
+fn unknown_route_is_a_json_404() {
+    let resp = app().post("/no/such/route", "text/plain", b"x");
+    assert_eq!(resp.status, 404);
+    assert_eq!(resp.error_code(), "not_found");
+}
