@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use spin_sdk::http::Request;
-use vox_api::query::{AsrOptions, Query, non_empty, parse_number};
-use vox_api::speech::{AudioFormat, Synthesize, speaker_value};
+use vox_api::query::{AsrOptions, Query};
+use vox_api::speech::{AudioFormat, Synthesize};
 use vox_api::transcript::Transcript;
 use vox_api::{ApiError, ErrorStyle, percent, sse};
 
@@ -29,13 +29,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
     } else {
         AudioFormat::parse("format", query.get("format"), AudioFormat::Wav)?
     };
-    let mut synth = Synthesize::new(String::new(), format);
-    synth.voice = non_empty(query.get("voice"));
-    synth.speaker = query.get("speaker").map(speaker_value);
-    synth.speed = query
-        .get("speed")
-        .map(|v| parse_number("speed", v))
-        .transpose()?;
+    let mut synth = Synthesize::from_query(String::new(), format, &query)?;
     // Reject bad synthesis options before spending a transcription on them.
     if let Some(speed) = synth.speed {
         vox_api::speech::check_speed(speed)?;

@@ -77,6 +77,15 @@ impl Synthesize {
         }
     }
 
+    /// A request whose voice, speaker and speed come from query parameters.
+    pub fn from_query(text: String, format: AudioFormat, query: &Query) -> Result<Self, ApiError> {
+        let mut s = Self::new(text, format);
+        s.voice = non_empty(query.get("voice"));
+        s.speaker = query.get("speaker").map(speaker_value);
+        s.speed = query.get("speed").map(|v| parse_number("speed", v)).transpose()?;
+        Ok(s)
+    }
+
     pub fn validate(&self, text_param: &str) -> Result<(), ApiError> {
         check_text(text_param, &self.text)?;
         if let Some(speed) = self.speed {
@@ -181,17 +190,8 @@ pub fn parse_native(
                     ApiError::bad_request("invalid_text", "the text body is not valid UTF-8")
                 })?
                 .to_string();
-            let mut s = Synthesize::new(
-                text,
-                AudioFormat::parse("format", query.get("format"), AudioFormat::Wav)?,
-            );
-            s.voice = non_empty(query.get("voice"));
-            s.speaker = query.get("speaker").map(speaker_value);
-            s.speed = query
-                .get("speed")
-                .map(|v| parse_number("speed", v))
-                .transpose()?;
-            s
+            let format = AudioFormat::parse("format", query.get("format"), AudioFormat::Wav)?;
+            Synthesize::from_query(text, format, query)?
         }
         other => {
             return Err(ApiError::unsupported_media_type(format!(
