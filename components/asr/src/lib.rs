@@ -7,8 +7,11 @@ mod transcribe;
 
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;
-use vox_api::{ApiError, ErrorStyle};
+use vox_api::ErrorStyle;
 use vox_http_kit::reply;
+
+/// The service's routes, for 404/405 answers.
+const ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/models"), ("POST", "/transcribe")];
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
@@ -18,9 +21,7 @@ async fn handle(req: Request) -> impl IntoResponse {
         ("GET", "/health") => health().await,
         ("GET", "/models") => models::list().await.map(|list| reply::json(200, &list)),
         ("POST", "/transcribe") => transcribe::handle(req).await,
-        (_, "/health" | "/models") => Err(ApiError::method_not_allowed(&method, &path, &["GET"])),
-        (_, "/transcribe") => Err(ApiError::method_not_allowed(&method, &path, &["POST"])),
-        _ => Err(ApiError::not_found(&method, &path)),
+        _ => Err(reply::unrouted(&method, &path, ROUTES)),
     };
     result.unwrap_or_else(|e| reply::error(&e, ErrorStyle::Native))
 }
