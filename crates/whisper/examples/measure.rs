@@ -3,27 +3,13 @@
 //! `cargo run --release -p vox-whisper --example measure -- models/whisper/tiny.en clip.wav`
 //! Prints wall time and this process's CPU time (the machine may be shared).
 
+mod common;
+
 use std::time::Instant;
 
-use vox_whisper::{Model, TranscribeOptions, mel};
+use common::{cpu_seconds, read_wav};
 
-/// User + system CPU seconds of this process (Linux), for timing on a busy machine.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
+use vox_whisper::{Model, TranscribeOptions, mel};
 
 struct Clock(Instant, f64);
 
@@ -43,11 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(String::as_str)
         .unwrap_or("models/whisper/tiny.en");
     let wav = args.get(2).ok_or("usage: measure MODEL_DIR CLIP.wav")?;
-    let mut reader = hound::WavReader::open(wav)?;
-    let samples: Vec<f32> = reader
-        .samples::<i16>()
-        .map(|s| s.map(|s| s as f32 / 32768.0))
-        .collect::<Result<_, _>>()?;
+    let samples = read_wav(wav)?;
 
     let c = Clock::start();
     let model = Model::load(dir.as_ref())?;

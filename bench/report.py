@@ -1,0 +1,228 @@
+"""Renders a benchmark result (the JSON written to bench/results/) as Markdown."""
+
+import math
+
+VOX_HTTP = "vox (vox up)"
+VOX_NATIVE = "vox (native)"
+FW_INT8 = "faster-whisper int8"
+FW_F32 = "faster-whisper float32"
+ASR_ENGINES = [VOX_HTTP, VOX_NATIVE, FW_INT8, FW_F32]
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def mib(kb: int) -> str:
+    return f"{kb / 1024:.0f}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def asr_index(engines: dict) -> dict:
+    return {(name, r["clip"], r["beam_size"]): r for name, e in engines.items() for r in e["rows"]}
+
+
+def common_clips(engines: dict) -> list[str]:
+    """Clips every engine transcribed (the native run reads WAV only)."""
+    sets = [{r["clip"] for r in e["rows"]} for e in engines.values()]
+    ordered = [r["clip"] for r in engines[VOX_HTTP]["rows"]]
+    return [c for c in dict.fromkeys(ordered) if all(c in s for s in sets)]
+
+
+def total_wall(engines: dict, engine: str, beam: int, clips: list[str]) -> float:
+    index = asr_index(engines)
+    return sum(index[(engine, c, beam)]["wall_s"] for c in clips)
+
+
+def asr_time_cell(row: dict | None) -> str:
+    return f"{fmt(row['wall_s'])} ({fmt(row['rtf'], 3)})" if row else "–"
+
+
+def asr_timing_table(asr: dict) -> list[str]:
+    engines, beams = asr["engines"], asr["beams"]
+    index = asr_index(engines)
+    clips = list(dict.fromkeys(r["clip"] for r in engines[VOX_HTTP]["rows"]))
+    rows = []
+    for beam in beams:
+        for clip in clips:
+            cells = {e: index.get((e, clip, beam)) for e in ASR_ENGINES}
+            wall = {e: (c["wall_s"] if c else None) for e, c in cells.items()}
+            audio = cells[VOX_HTTP]["audio_s"]
+            rows.append([clip, str(beam), fmt(audio, 1)] + [asr_time_cell(cells[e]) for e in ASR_ENGINES]
+                        + [fmt(ratio(wall[VOX_HTTP], wall[FW_INT8])), fmt(ratio(wall[VOX_NATIVE], wall[FW_INT8])),
+                           fmt(ratio(wall[VOX_HTTP], wall[FW_F32]))])
+        common = common_clips(engines)
+        totals = {e: total_wall(engines, e, beam, common) for e in ASR_ENGINES}
+        rows.append([f"**total, WAV clips**", str(beam), ""] + [f"**{fmt(totals[e])}**" for e in ASR_ENGINES]
+                    + [f"**{fmt(ratio(totals[VOX_HTTP], totals[FW_INT8]))}**",
+                       f"**{fmt(ratio(totals[VOX_NATIVE], totals[FW_INT8]))}**",
+                       f"**{fmt(ratio(totals[VOX_HTTP], totals[FW_F32]))}**"])
+    header = ["clip", "beam", "audio s"] + [f"{e} s (RTF)" for e in ASR_ENGINES] + \
+             ["vox up ÷ int8", "native ÷ int8", "vox up ÷ f32"]
+    return table(header, rows)
+
+
+def aggregate_wer(rows: list[dict], beam: int, clips: list[str]) -> float:
+    chosen = [r for r in rows if r["beam_size"] == beam and r["clip"] in clips]
+    return sum(r["word_errors"] for r in chosen) / max(sum(r["reference_words"] for r in chosen), 1)
+
+
+def same_text_as(asr: dict, engine: str, reference: str) -> str:
+    """How many of the engine's transcripts equal the reference engine's, character for character."""
+    index = asr_index(asr["engines"])
+    pairs = [(r["text"], index.get((reference, r["clip"], r["beam_size"]))) for r in asr["engines"][engine]["rows"]]
+    pairs = [(text, other["text"]) for text, other in pairs if other]
+    return f"{sum(a == b for a, b in pairs)}/{len(pairs)}"
+
+
+def asr_engine_table(asr: dict) -> list[str]:
+    rows = []
+    common = common_clips(asr["engines"])
+    for name in ASR_ENGINES:
+        engine = asr["engines"][name]
+        load = engine.get("load_s", engine.get("first_request_s"))
+        rows.append([name] + [f"{100 * aggregate_wer(engine['rows'], b, common):.1f} %" for b in asr["beams"]]
+                    + [same_text_as(asr, name, FW_F32), fmt(load), mib(engine["peak_rss_kb"])])
+    header = ["engine"] + [f"WER beam {b}" for b in asr["beams"]] + \
+             ["transcripts identical to float32", "load / first request s", "peak RSS MiB"]
+    return table(header, rows)
+
+
+def tts_table(tts: dict) -> list[str]:
+    vox, piper = tts["engines"]["vox (vox up)"]["rows"], tts["engines"]["piper-tts"]["rows"]
+    rows = []
+    for name in vox:
+        v, p = vox[name], piper[name]
+        rows.append([name, f"{fmt(v['audio_s'], 1)} / {fmt(p['audio_s'], 1)}",
+                     fmt(v["first_audio_s"], 3), fmt(v["total_s"]), fmt(v["rtf"], 3),
+                     fmt(p["first_audio_s"], 3), fmt(p["total_s"]), fmt(p["rtf"], 3),
+                     fmt(ratio(v["first_audio_s"], p["total_s"])), fmt(ratio(v["rtf"], p["rtf"]))])
+    header = ["text", "audio s (vox / piper)", "vox first audio s", "vox total s", "vox RTF",
+              "piper first chunk s", "piper total s", "piper RTF", "vox first audio ÷ piper total",
+              "vox RTF ÷ piper RTF"]
+    return table(header, rows)
+
+
+def tts_memory_table(tts: dict) -> list[str]:
+    vox, piper = tts["engines"]["vox (vox up)"], tts["engines"]["piper-tts"]
+    return table(["engine", "load / first request s", "peak RSS MiB"],
+                 [["vox (vox up, whole server)", fmt(vox["first_request_s"]), mib(vox["peak_rss_kb"])],
+                  ["piper-tts", fmt(piper["load_s"]), mib(piper["peak_rss_kb"])]])
+
+
+def agreement_table(tts: dict) -> list[str]:
+    return table(["text (noise 0)", "correlation", "duration difference", "agreeing from the start (1 s windows, r ≥ 0.95)"],
+                 [[name, fmt(a["correlation"], 4), f"{a['duration_difference_percent']:+.2f} %",
+                   f"{a['agreeing_prefix_s']:.1f} s of {a['piper_samples'] / a['sample_rate']:.1f} s"]
+                  for name, a in tts["agreement"].items()])
+
+
+def e2e_table(service: dict) -> list[str]:
+    return table(["clip", "audio in s", "status", "first audio s", "total s", "audio out s"],
+                 [[r["clip"], fmt(r["audio_in_s"], 1), str(r["status"]), fmt(r["first_audio_s"]),
+                   fmt(r["total_s"]), fmt(r["audio_out_s"], 1)] for r in service["e2e"]["rows"]])
+
+
+def service_table(result: dict) -> list[str]:
+    service = result["service"]
+    fresh = service["fresh_instance"]
+    health = service["health"]
+    starts = [result["asr"]["engines"][VOX_HTTP]["startup_s"], result["tts"]["engines"]["vox (vox up)"]["startup_s"],
+              service["startup_s"], service["fresh_startup_s"]]
+    rows = [
+        ["cold start → first 200 on /health (compiled cache "
+         f"{'warm' if result['compiled_cache_warm'] else 'cold'})", ", ".join(f"{s:.2f} s" for s in starts)],
+        ["first ASR request on a fresh instance (jfk, beam 5)", ", ".join(f"{s:.2f} s" for s in fresh["asr_s"])],
+        ["first TTS request on a fresh instance (sentence)", ", ".join(f"{s:.2f} s" for s in fresh["tts_s"])],
+        [f"warm `GET /health`, kept-alive, {health['requests']} requests",
+         f"p50 {health['p50_ms']:.2f} ms, p99 {health['p99_ms']:.2f} ms"],
+        ["peak RSS of the service run (all routes)", f"{mib(service['peak_rss_kb'])} MiB"],
+    ]
+    return table(["measure", "value"], rows)
+
+
+def throughput_table(service: dict, key: str) -> list[str]:
+    rows = []
+    for kind, label in (("asr", "ASR jfk beam 5"), ("tts", "TTS sentence")):
+        for r in service[key][kind]:
+            rows.append([label, str(r["clients"]), str(r["requests"]), fmt(r["requests_per_s"]),
+                         fmt(r["p50_s"]), fmt(r["p99_s"]), str(r["errors"]), fmt(r.get("server_cores_busy"))])
+    return table(["workload", "clients", "requests", "req/s", "p50 s", "p99 s", "errors", "vox CPU (cores)"], rows)
+
+
+def verdict(met: bool | None) -> str:
+    return "–" if met is None else ("met" if met else "**not met**")
+
+
+def targets(result: dict) -> list[dict]:
+    asr, tts = result["asr"], result["tts"]
+    out = []
+    common = common_clips(asr["engines"])
+    for beam in asr["beams"]:
+        http = ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), total_wall(asr["engines"], FW_INT8, beam, common))
+        native = ratio(total_wall(asr["engines"], VOX_NATIVE, beam, common),
+                       total_wall(asr["engines"], FW_INT8, beam, common))
+        out.append({"target": f"ASR in-component (vox up) ≤ 2× faster-whisper int8 time, beam {beam}",
+                    "measured": f"{http:.2f}×", "met": http <= 2})
+        out.append({"target": f"ASR native ≤ 1× faster-whisper int8 time, beam {beam}",
+                    "measured": f"{native:.2f}×", "met": native <= 1})
+    vox, piper = tts["engines"]["vox (vox up)"]["rows"], tts["engines"]["piper-tts"]["rows"]
+    first, whole = vox["paragraph"]["first_audio_s"], piper["paragraph"]["total_s"]
+    out.append({"target": "TTS first audio on the paragraph ≤ piper-tts whole-utterance time",
+                "measured": f"{first:.3f} s vs {whole:.3f} s", "met": first <= whole})
+    for name in vox:
+        r = ratio(vox[name]["rtf"], piper[name]["rtf"])
+        out.append({"target": f"TTS RTF through vox up ≤ 3× piper-tts ({name})", "measured": f"{r:.2f}×",
+                    "met": r <= 3})
+    return out
+
+
+def targets_table(result: dict) -> list[str]:
+    return table(["target", "measured", "verdict"],
+                 [[t["target"], t["measured"], verdict(t["met"])] for t in result["targets"]])
+
+
+def header_lines(result: dict) -> list[str]:
+    m, v = result["machine"], result["versions"]
+    return [
+        f"Run {result['started_utc']} ({result['mode']} mode, {result['elapsed_s']:.0f} s): `{result['command']}`",
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; "
+        f"load average {result['load_before']} before, {result['load_after']} after",
+        f"- Vox {v['vox_commit']}, {v['rustc']}; faster-whisper {v['faster-whisper']} "
+        f"(CTranslate2 {v['ctranslate2']}), piper-tts {v['piper-tts']} (onnxruntime {v['onnxruntime']})",
+        f"- Reference tools limited to {result['threads']} thread(s) (faster-whisper `cpu_threads`, "
+        "onnxruntime `intra_op_num_threads`); Vox runs each request on one thread",
+    ]
+
+
+def render(result: dict) -> str:
+    asr = result["asr"]
+    sections = [
+        ["# Vox benchmark", ""] + header_lines(result),
+        ["## Targets", ""] + targets_table(result),
+        ["## ASR — whisper tiny.en, wall seconds (real-time factor)", ""] + asr_timing_table(asr),
+        ["", "Accuracy (WER over the WAV clips, case and punctuation normalised), load (Vox through vox up: "
+         "its first request) and peak memory (vox up: the whole server):", ""]
+        + asr_engine_table(asr),
+        ["## TTS — en_US-joe-medium, voice default noise settings", ""] + tts_table(result["tts"]),
+        [""] + tts_memory_table(result["tts"]),
+        ["", "Waveform agreement with piper-tts (noise_scale = noise_w = 0):", ""] + agreement_table(result["tts"]),
+        ["## End to end — `/api/e2e` (audio → transcript → streamed speech)", ""] + e2e_table(result["service"]),
+        ["## Service", ""] + service_table(result),
+        ["", "Throughput (concurrent clients, each on its own kept-alive connection), default "
+         "`--max-instance-concurrency 16` (concurrent requests share one instance):", ""]
+        + throughput_table(result["service"], "throughput"),
+        ["", "The same with `--max-instance-concurrency 1` (one request per instance, instances warmed first; "
+         f"peak RSS {mib(result['service']['one_per_instance_peak_rss_kb'])} MiB):", ""]
+        + throughput_table(result["service"], "throughput_one_per_instance"),
+    ]
+    return "\n".join("\n".join(s) + "\n" for s in sections)
