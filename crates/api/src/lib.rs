@@ -17,6 +17,5 @@ pub mod speech;
 pub mod sse;
 pub mod transcript;
 pub mod voices;
-pub mod wav;
 
 pub use error::{ApiError, ErrorStyle};
