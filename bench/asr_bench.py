@@ -66,9 +66,9 @@ def read_json_lines(output: str) -> list[dict]:
 
 def build_native_example(root: Path) -> Path:
     log("building the vox-whisper bench example")
-    subprocess.run(["cargo", "build", "--release", "-p", "vox-whisper", "--example", "bench"],
+    subprocess.run(["cargo", "build", "--release", "-p", "vox-whisper", "--example", "transcribe-bench"],
                    cwd=root, check=True, stdout=sys.stderr)
-    return root / "target/release/examples/bench"
+    return root / "target/release/examples/transcribe-bench"
 
 
 def engine_rows(engine: str, events: list[dict], clips: list[Clip]) -> list[dict]:

@@ -1,6 +1,6 @@
 //! Machine-readable transcription timings for `bench/run.py`: the library in-process, natively.
 //!
-//! `cargo run --release -p vox-whisper --example bench -- MODEL_DIR BEAMS CLIP.wav...`
+//! `cargo run --release -p vox-whisper --example transcribe-bench -- MODEL_DIR BEAMS CLIP.wav...`
 //! e.g. `... -- models/whisper/tiny.en 1,5 a.wav b.wav`. Prints one JSON object per line:
 //! `{"event":"load",...}`, one `{"event":"transcribe",...}` per clip and beam size, and a final
 //! `{"event":"done","peak_rss_kb":...}` with this process's peak resident memory.

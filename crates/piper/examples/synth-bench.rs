@@ -1,6 +1,6 @@
 //! Measures plan build time and real-time factor per bucket.
 //!
-//! `cargo run --release -p vox-piper --example bench -- [voice.onnx] [64,128,...] [optimized|decluttered] [split|single]`
+//! `cargo run --release -p vox-piper --example synth-bench -- [voice.onnx] [64,128,...] [optimized|decluttered] [split|single]`
 
 use std::time::Instant;
 
