@@ -17,12 +17,15 @@ COMPONENTS := vox-gateway vox-asr vox-tts
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-19-dev wasi-libc libclang-rt-19-dev-wasm32 \
 	libc++-19-dev-wasm32 cmake
 
-.PHONY: help up build components host models deps test bench clean
+# Components shipped pre-initialised (models loaded in their snapshot; docs/preinit.md).
+PREINIT := asr tts
+
+.PHONY: help up build components host preinit models deps test bench clean
 
 help:
 	@echo "make up      build, fetch the bundled models and serve on http://$(LISTEN)"
 	@echo "make test    run every test (builds and fetches what is missing)"
-	@echo "make build   build the wasm components and the vox host"
+	@echo "make build   build the wasm components and the vox host, and pre-initialise asr and tts"
 	@echo "make models  download and check the bundled model weights (no-op when present)"
 	@echo "make bench   measure Vox against the reference tools (see bench/)"
 	@echo "make clean   remove build outputs (models stay)"
@@ -30,13 +33,19 @@ help:
 up: build models
 	./target/release/vox up -f spin.toml --listen $(LISTEN) $(VOX_FLAGS)
 
-build: components host
+build: components host preinit
 
 components: deps
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENTS))
 
 host: deps
 	$(CARGO) build --release -p vox
+
+# `vox preinit` rebuilds a snapshot only when the component, its variables or its model
+# files changed, so this costs a second when nothing did.
+preinit: components host models
+	@for c in $(PREINIT); do \
+		./target/release/vox preinit $$c -f spin.toml --wasm target/$(WASM_TARGET)/release/vox_$$c.wasm; done
 
 models: deps
 	$(PYTHON) models/fetch.py

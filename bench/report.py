@@ -135,8 +135,8 @@ def service_table(result: dict) -> list[str]:
     service = result["service"]
     fresh = service["fresh_instance"]
     health = service["health"]
-    starts = [result["asr"]["engines"][VOX_HTTP]["startup_s"], result["tts"]["engines"]["vox (vox up)"]["startup_s"],
-              service["startup_s"], service["fresh_startup_s"]]
+    starts = [result[part]["engines"][VOX_HTTP]["startup_s"] for part in ("asr", "tts") if part in result]
+    starts += [service["startup_s"], service["fresh_startup_s"]]
     rows = [
         ["cold start → first 200 on /health (compiled cache "
          f"{'warm' if result['compiled_cache_warm'] else 'cold'})", ", ".join(f"{s:.2f} s" for s in starts)],
@@ -162,8 +162,7 @@ def verdict(met: bool | None) -> str:
     return "–" if met is None else ("met" if met else "**not met**")
 
 
-def targets(result: dict) -> list[dict]:
-    asr, tts = result["asr"], result["tts"]
+def asr_targets(asr: dict) -> list[dict]:
     out = []
     common = common_clips(asr["engines"])
     for beam in asr["beams"]:
@@ -174,6 +173,11 @@ def targets(result: dict) -> list[dict]:
                     "measured": f"{http:.2f}×", "met": http <= 2})
         out.append({"target": f"ASR native ≤ 1× faster-whisper int8 time, beam {beam}",
                     "measured": f"{native:.2f}×", "met": native <= 1})
+    return out
+
+
+def tts_targets(tts: dict) -> list[dict]:
+    out = []
     vox, piper = tts["engines"]["vox (vox up)"]["rows"], tts["engines"]["piper-tts"]["rows"]
     first, whole = vox["paragraph"]["first_audio_s"], piper["paragraph"]["total_s"]
     out.append({"target": "TTS first audio on the paragraph ≤ piper-tts whole-utterance time",
@@ -182,6 +186,43 @@ def targets(result: dict) -> list[dict]:
         r = ratio(vox[name]["rtf"], piper[name]["rtf"])
         out.append({"target": f"TTS RTF through vox up ≤ 3× piper-tts ({name})", "measured": f"{r:.2f}×",
                     "met": r <= 3})
+    return out
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def fresh_penalty_ms(latency: dict, kind: str, measure: str = "total_s") -> float:
+    rows = latency[kind]
+    return (median(rows[f"fresh_{measure}"]) - median(rows[f"warm_{measure}"])) * 1000
+
+
+def memory_ratio(memory: dict, kind: str, key: str = "pss_kb") -> float:
+    return memory[kind]["instances_4"][key] / memory[kind]["instances_1"][key]
+
+
+def preinit_targets(preinit: dict) -> list[dict]:
+    out = []
+    for kind in ("asr", "tts"):
+        penalty = fresh_penalty_ms(preinit["latency"]["preinit"], kind)
+        out.append({"target": f"pre-initialised {kind}: a fresh instance answers within 100 ms of a warm one",
+                    "measured": f"+{penalty:.0f} ms", "met": penalty <= 100})
+    r = memory_ratio(preinit["memory"]["preinit"], "asr")
+    out.append({"target": "pre-initialised asr: 4 concurrent instances ≤ 1.5× the memory of one (process PSS)",
+                "measured": f"{r:.2f}×", "met": r <= 1.5})
+    return out
+
+
+def targets(result: dict) -> list[dict]:
+    out = []
+    if "asr" in result:
+        out += asr_targets(result["asr"])
+    if "tts" in result:
+        out += tts_targets(result["tts"])
+    if "preinit" in result:
+        out += preinit_targets(result["preinit"])
     return out
 
 
@@ -204,25 +245,71 @@ def header_lines(result: dict) -> list[str]:
     ]
 
 
+def preinit_tables(preinit: dict) -> list[str]:
+    sizes, compile_ = preinit["sizes"], preinit["compile"]
+    rows = []
+    for kind in ("asr", "tts"):
+        for mode in ("lazy", "preinit"):
+            c = compile_[mode]
+            rows.append([kind, mode, fmt(sizes[kind][f"{mode}_mb"], 0),
+                         fmt(c["no_cache"][kind]["ms"] / 1000, 1),
+                         f"{fmt(c['cached'][kind]['ms'] / 1000, 2)} ({c['cached'][kind]['outcome'].lower()})"])
+    lines = table(["component", "build", "size MB", "compile s (no cache)", "load s (cache)"], rows)
+    rows = []
+    for kind, label in (("asr", "ASR jfk beam 1, total"), ("tts", "TTS sentence, first byte")):
+        measure = "total_s" if kind == "asr" else "first_byte_s"
+        for mode in ("lazy", "preinit"):
+            r = preinit["latency"][mode][kind]
+            rows.append([label, mode, ", ".join(fmt(v) for v in r[f"fresh_{measure}"]),
+                         ", ".join(fmt(v) for v in r[f"warm_{measure}"]),
+                         f"+{fresh_penalty_ms(preinit['latency'][mode], kind, measure):.0f} ms"])
+    lines += ["", "First request on a fresh instance (idle timeout 1 s, 2 s pause) against the same request "
+              "repeated at once on that instance, seconds:", ""]
+    lines += table(["request", "build", "fresh", "warm", "fresh − warm (median)"], rows)
+    rows = []
+    for kind in ("asr", "tts"):
+        for mode in ("lazy", "preinit"):
+            m = preinit["memory"][mode][kind]
+            one, four = m["instances_1"], m["instances_4"]
+            rows.append([kind, mode, mib(m["idle"]["pss_kb"]), mib(one["pss_kb"]), mib(four["pss_kb"]),
+                         fmt(four["pss_kb"] / one["pss_kb"]), mib(one["rss_kb"]), mib(four["rss_kb"])])
+    lines += ["", "Memory of the whole `vox up` process (`--max-instance-concurrency 1`, so concurrent requests "
+              "get their own instances), MiB. PSS counts a page shared by several instances once; RSS counts "
+              "it once per instance mapping it:", ""]
+    lines += table(["component", "build", "PSS idle", "PSS 1 instance", "PSS 4 instances", "4 / 1",
+                    "RSS 1", "RSS 4"], rows)
+    return lines
+
+
 def render(result: dict) -> str:
-    asr = result["asr"]
-    sections = [
-        ["# Vox benchmark", ""] + header_lines(result),
-        ["## Targets", ""] + targets_table(result),
-        ["## ASR — whisper tiny.en, wall seconds (real-time factor)", ""] + asr_timing_table(asr),
-        ["", "Accuracy (WER over the WAV clips, case and punctuation normalised), load (Vox through vox up: "
-         "its first request) and peak memory (vox up: the whole server):", ""]
-        + asr_engine_table(asr),
-        ["## TTS — en_US-joe-medium, voice default noise settings", ""] + tts_table(result["tts"]),
-        [""] + tts_memory_table(result["tts"]),
-        ["", "Waveform agreement with piper-tts (noise_scale = noise_w = 0):", ""] + agreement_table(result["tts"]),
-        ["## End to end — `/api/e2e` (audio → transcript → streamed speech)", ""] + e2e_table(result["service"]),
-        ["## Service", ""] + service_table(result),
-        ["", "Throughput (concurrent clients, each on its own kept-alive connection), default "
-         "`--max-instance-concurrency 16` (concurrent requests share one instance):", ""]
-        + throughput_table(result["service"], "throughput"),
-        ["", "The same with `--max-instance-concurrency 1` (one request per instance, instances warmed first; "
-         f"peak RSS {mib(result['service']['one_per_instance_peak_rss_kb'])} MiB):", ""]
-        + throughput_table(result["service"], "throughput_one_per_instance"),
-    ]
+    sections = [["# Vox benchmark", ""] + header_lines(result), ["## Targets", ""] + targets_table(result)]
+    if "asr" in result:
+        asr = result["asr"]
+        sections += [
+            ["## ASR — whisper tiny.en, wall seconds (real-time factor)", ""] + asr_timing_table(asr),
+            ["", "Accuracy (WER over the WAV clips, case and punctuation normalised), load (Vox through vox up: "
+             "its first request) and peak memory (vox up: the whole server):", ""]
+            + asr_engine_table(asr),
+        ]
+    if "tts" in result:
+        sections += [
+            ["## TTS — en_US-joe-medium, voice default noise settings", ""] + tts_table(result["tts"]),
+            [""] + tts_memory_table(result["tts"]),
+            ["", "Waveform agreement with piper-tts (noise_scale = noise_w = 0):", ""]
+            + agreement_table(result["tts"]),
+        ]
+    if "service" in result:
+        sections += [
+            ["## End to end — `/api/e2e` (audio → transcript → streamed speech)", ""] + e2e_table(result["service"]),
+            ["## Service", ""] + service_table(result),
+            ["", "Throughput (concurrent clients, each on its own kept-alive connection), default "
+             "`--max-instance-concurrency 16` (concurrent requests share one instance):", ""]
+            + throughput_table(result["service"], "throughput"),
+            ["", "The same with `--max-instance-concurrency 1` (one request per instance, instances warmed "
+             f"first; peak RSS {mib(result['service']['one_per_instance_peak_rss_kb'])} MiB):", ""]
+            + throughput_table(result["service"], "throughput_one_per_instance"),
+        ]
+    if "preinit" in result:
+        sections += [["## Pre-initialised components (`vox preinit`) against lazy ones", ""]
+                     + preinit_tables(result["preinit"])]
     return "\n".join("\n".join(s) + "\n" for s in sections)

@@ -3,6 +3,7 @@
 
   python3 bench/run.py            quick mode (fixtures + a ~30 s clip; sentence and paragraph)
   python3 bench/run.py --full     adds a ~2.7 min clip and ~70 s of speech to synthesize
+  python3 bench/run.py --only preinit   one part: asr, tts, service or preinit
 
 Prints a Markdown report and writes it, with the raw JSON, to bench/results/.
 Expects `make build models` (the Makefile's `bench` target runs them first).
@@ -26,17 +27,21 @@ from asr_bench import run_asr  # noqa: E402
 from clips import benchmark_clips, load_references  # noqa: E402
 from machine import load_average, machine_facts, vox_versions  # noqa: E402
 from report import render, targets  # noqa: E402
-from service_bench import run_service  # noqa: E402
+from preinit_bench import run_preinit  # noqa: E402
+from service_bench import THROUGHPUT_CLIP, run_service  # noqa: E402
 from texts import benchmark_texts  # noqa: E402
 from tts_bench import run_tts  # noqa: E402
 from venv import ensure_reference_tools  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
+PARTS = ["asr", "tts", "service", "preinit"]
 REQUIRED_BUILD_OUTPUTS = [
     "target/release/vox",
     "target/wasm32-wasip2/release/vox_asr.wasm",
     "target/wasm32-wasip2/release/vox_tts.wasm",
     "target/wasm32-wasip2/release/vox_gateway.wasm",
+    "target/preinit/vox_asr.wasm",
+    "target/preinit/vox_tts.wasm",
     "models/whisper/tiny.en/model.bin",
     "models/voices/en_US-joe-medium.onnx",
 ]
@@ -48,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for faster-whisper and piper-tts (default 1, like one Vox request)")
     parser.add_argument("--beams", default="1,5", help="ASR beam sizes, comma separated (default 1,5)")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="run only this part (repeatable; default: all of them)")
     return parser.parse_args()
 
 
@@ -109,10 +116,16 @@ def main() -> None:
     clips = benchmark_clips(ROOT, RESULTS_DIR, load_references(BENCH_DIR / "references.tsv"), args.full)
     texts = benchmark_texts(args.full)
 
-    result["asr"] = {"beams": beams, "clips": [c.name for c in clips],
-                     "engines": run_asr(ROOT, python, RESULTS_DIR, clips, beams, args.threads)}
-    result["tts"] = {"texts": texts, **run_tts(ROOT, python, RESULTS_DIR, texts, args.threads)}
-    result["service"] = run_service(ROOT, RESULTS_DIR, clips)
+    parts = args.only or PARTS
+    if "asr" in parts:
+        result["asr"] = {"beams": beams, "clips": [c.name for c in clips],
+                         "engines": run_asr(ROOT, python, RESULTS_DIR, clips, beams, args.threads)}
+    if "tts" in parts:
+        result["tts"] = {"texts": texts, **run_tts(ROOT, python, RESULTS_DIR, texts, args.threads)}
+    if "service" in parts:
+        result["service"] = run_service(ROOT, RESULTS_DIR, clips)
+    if "preinit" in parts:
+        result["preinit"] = run_preinit(ROOT, RESULTS_DIR, clips, THROUGHPUT_CLIP)
     result["load_after"] = load_average()
     result["elapsed_s"] = time.perf_counter() - started
     result["targets"] = targets(result)

@@ -29,6 +29,16 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def memory_kb(pid: int) -> dict:
+    """Resident (rss) and proportional (pss) memory of a live process, in KiB. Pages mapped
+    several times (a snapshot's memory image shared by its instances) count once in pss."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name.strip().lower()] = int(value.split()[0])
+    return {"rss_kb": fields.get("rss", 0), "pss_kb": fields.get("pss", 0)}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a live process, all its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -52,6 +62,7 @@ class VoxServer:
     log_dir: Path
     idle_instance_timeout: str = "600s"
     extra_flags: tuple[str, ...] = ()
+    manifest: Path | None = None  # default: the repository's spin.toml
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     startup_s: float = float("nan")
@@ -67,7 +78,7 @@ class VoxServer:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         command = [
             str(self.root / "target/release/vox"), "up",
-            "-f", str(self.root / "spin.toml"),
+            "-f", str(self.manifest or self.root / "spin.toml"),
             "--listen", f"{HOST}:{self.port}",
             "--idle-instance-timeout", self.idle_instance_timeout,
             "--log-dir", str(self.log_dir),
@@ -101,6 +112,10 @@ class VoxServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    @property
+    def memory_kb(self) -> dict:
+        return memory_kb(self.process.pid)
 
     @property
     def peak_rss_kb(self) -> int:

@@ -43,8 +43,9 @@ def bench_e2e(server: VoxServer, clips: list[Clip]) -> dict:
     return {"rows": rows, "first_request_s": first.total_s}
 
 
-def asr_request(clip: Clip) -> tuple:
-    return "POST", "/api/asr?language=en&beam_size=5", clip.path.read_bytes(), {"content-type": "audio/wav"}
+def asr_request(clip: Clip, beam_size: int = 5) -> tuple:
+    return ("POST", f"/api/asr?language=en&beam_size={beam_size}", clip.path.read_bytes(),
+            {"content-type": "audio/wav"})
 
 
 def tts_request() -> tuple:

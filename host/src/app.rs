@@ -83,9 +83,6 @@ impl App {
                 toml::Value::String(s) => root.join(s),
                 _ => bail!("{field}.source: only local file paths are supported"),
             };
-            if !source.is_file() {
-                bail!("{field}.source: file not found: {}", source.display());
-            }
             let mounts = decl
                 .files
                 .iter()
@@ -146,6 +143,17 @@ impl App {
             router: Router::new(routes),
             private,
         })
+    }
+
+    /// Every component's `source` exists (checked before serving; a source may be a build
+    /// output still to be produced when the manifest is read for `vox preinit`).
+    pub fn check_sources(&self) -> anyhow::Result<()> {
+        for (id, spec) in &self.components {
+            if !spec.source.is_file() {
+                bail!("component.{id}.source: file not found: {}", spec.source.display());
+            }
+        }
+        Ok(())
     }
 }
 

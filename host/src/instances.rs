@@ -3,15 +3,13 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::{Component, GuestTaskId, ResourceTable};
+use wasmtime::component::{Component, GuestTaskId};
 use wasmtime::{Store, StoreContextMut};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
-use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::handler::{
     HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
 };
@@ -99,29 +97,7 @@ impl ComponentInstances {
     }
 
     fn new_store(&self) -> anyhow::Result<Store<Host>> {
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(self.logs.stdout.clone()).stderr(self.logs.stderr.clone());
-        for (k, v) in &self.spec.environment {
-            wasi.env(k, v);
-        }
-        for mount in &self.spec.mounts {
-            wasi.preopened_dir(&mount.host, &mount.guest, FsPerms::ReadOnly)
-                .map_err(anyhow::Error::from)
-                .map_err(|e| anyhow::anyhow!("cannot mount {}: {e:#}", mount.host.display()))?;
-        }
-        let host = Host {
-            table: ResourceTable::new(),
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            hooks: self.hooks.clone(),
-            variables: self.variables.clone(),
-        };
-        let mut store = Store::new(self.component.engine(), host);
-        // A busy guest yields to the host at every epoch tick, so timers, other requests
-        // and timeouts keep running while it computes.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
-        Ok(store)
+        crate::store::new_store(self.component.engine(), &self.spec, &self.logs, self.hooks.clone(), self.variables.clone())
     }
 }
 
@@ -181,6 +157,14 @@ impl WorkerExpiration for Expiration {
     }
 }
 
+/// Set once the server has stopped: instances dropped after that are torn down with the
+/// process, not failures worth a warning.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+pub fn shutting_down() {
+    SHUTTING_DOWN.store(true, Ordering::Relaxed);
+}
+
 /// One live instance's bookkeeping.
 pub struct Worker {
     component: String,
@@ -215,7 +199,9 @@ impl WorkerState for Worker {
     }
 
     fn drop(&self, store: Store<Host>, result: wasmtime::Result<()>) {
-        if let Err(e) = result {
+        if let Err(e) = result
+            && !SHUTTING_DOWN.load(Ordering::Relaxed)
+        {
             tracing::warn!(component = %self.component, instance = self.instance, error = %format!("{e:?}").lines().next().unwrap_or(""), "instance failed and was discarded");
         }
         drop(store);

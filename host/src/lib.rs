@@ -10,6 +10,7 @@ pub mod limits;
 pub mod logging;
 pub mod manifest;
 pub mod outbound;
+pub mod preinit;
 pub mod routes;
 pub mod runtime;
 pub mod server;
@@ -69,6 +70,7 @@ impl Prepared {
     /// listener. Every error here names what is wrong before any request is served.
     pub async fn new(config: &Config) -> anyhow::Result<Self> {
         let app = App::load(&config.manifest)?;
+        app.check_sources()?;
         let engine = engine::new_engine()?;
         let compiled = compile_all(&app, &engine, config.cache_dir.clone()).await?;
         let log_dir = config.log_dir.clone().unwrap_or_else(|| app.root.join(".spin").join("logs"));

@@ -40,6 +40,17 @@ impl ComponentLogs {
     }
 }
 
+impl ComponentLogs {
+    /// Both streams to this process's stderr (for one-off runs such as `vox preinit`).
+    pub fn to_stderr() -> anyhow::Result<Self> {
+        use std::os::fd::AsFd;
+        let stderr = || -> anyhow::Result<OutputFile> {
+            Ok(OutputFile::new(File::from(std::io::stderr().as_fd().try_clone_to_owned()?)))
+        };
+        Ok(Self { stdout: stderr()?, stderr: stderr()? })
+    }
+}
+
 fn append(path: &PathBuf) -> anyhow::Result<File> {
     OpenOptions::new()
         .create(true)

@@ -17,6 +17,24 @@ struct Cli {
 enum Command {
     /// Serve the application described by a Spin manifest.
     Up(Up),
+    /// Pre-initialise a component: run its initialisation (models loaded, graphs optimised) in
+    /// the environment the manifest gives it, and write a snapshot of the result.
+    Preinit(Preinit),
+}
+
+#[derive(Parser)]
+struct Preinit {
+    /// The component (its id in the manifest).
+    component: String,
+    /// The Spin manifest giving the component's files and variables.
+    #[arg(short = 'f', long = "from", visible_alias = "file", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// The component as built, not yet pre-initialised.
+    #[arg(long)]
+    wasm: PathBuf,
+    /// Where to write the snapshot (default: the component's `source` in the manifest).
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Parser)]
@@ -63,8 +81,12 @@ struct Up {
 }
 
 fn main() -> std::process::ExitCode {
-    let Command::Up(up) = Cli::parse().command;
-    vox::logging::init(up.log_level.as_deref());
+    let command = Cli::parse().command;
+    let log_level = match &command {
+        Command::Up(up) => up.log_level.clone(),
+        Command::Preinit(_) => None,
+    };
+    vox::logging::init(log_level.as_deref());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -72,7 +94,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(up)) {
+    let result = match command {
+        Command::Up(up) => runtime.block_on(serve(up)),
+        Command::Preinit(p) => runtime.block_on(preinit(p)),
+    };
+    match result {
         Ok(()) => {
             // Instances still parked for reuse are simply abandoned.
             runtime.shutdown_timeout(Duration::from_millis(100));
@@ -83,6 +109,24 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn preinit(p: Preinit) -> anyhow::Result<()> {
+    let report = vox::preinit::preinit(&p.manifest, &p.component, &p.wasm, p.output.as_deref()).await?;
+    if !report.rebuilt {
+        println!("component.{}: {} is up to date", p.component, report.output.display());
+        return Ok(());
+    }
+    println!(
+        "component.{}: pre-initialised in {:.1} s (initialisation {:.1} s): {} ({} MB, from {} MB)",
+        p.component,
+        report.total.as_secs_f64(),
+        report.initialize.as_secs_f64(),
+        report.output.display(),
+        report.output_bytes / 1_000_000,
+        report.input_bytes / 1_000_000,
+    );
+    Ok(())
 }
 
 async fn serve(up: Up) -> anyhow::Result<()> {

@@ -89,6 +89,7 @@ impl Server {
         if tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await.is_err() {
             tracing::warn!(grace_s = self.shutdown_grace.as_secs(), "in-flight requests cut off after the grace period");
         }
+        crate::instances::shutting_down();
         Ok(())
     }
 }

@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use wasmtime::Store;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::app::ComponentSpec;
 use crate::chaining::OutboundHooks;
+use crate::logging::ComponentLogs;
 use crate::variables::ComponentVariables;
 
 pub struct Host {
@@ -45,4 +48,31 @@ pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     crate::spin_variables::add_to_linker(&mut linker, Host::variables)?;
     Ok(linker)
+}
+
+/// A store for one instance of `spec`: its mounts (read-only), environment, variables and
+/// stdio files. A busy guest yields to the host at every epoch tick, so timers, other
+/// requests and timeouts keep running while it computes.
+pub fn new_store(
+    engine: &wasmtime::Engine,
+    spec: &ComponentSpec,
+    logs: &ComponentLogs,
+    hooks: OutboundHooks,
+    variables: Arc<ComponentVariables>,
+) -> anyhow::Result<Store<Host>> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
+    for (k, v) in &spec.environment {
+        wasi.env(k, v);
+    }
+    for mount in &spec.mounts {
+        wasi.preopened_dir(&mount.host, &mount.guest, FsPerms::ReadOnly)
+            .map_err(anyhow::Error::from)
+            .map_err(|e| anyhow::anyhow!("cannot mount {}: {e:#}", mount.host.display()))?;
+    }
+    let host = Host { table: ResourceTable::new(), wasi: wasi.build(), http: WasiHttpCtx::new(), hooks, variables };
+    let mut store = Store::new(engine, host);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    Ok(store)
 }

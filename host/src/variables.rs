@@ -91,6 +91,13 @@ impl ComponentVariables {
         Ok(Self { values })
     }
 
+    /// Every name and value, sorted by name.
+    pub fn sorted(&self) -> Vec<(&str, &str)> {
+        let mut all: Vec<_> = self.values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.sort();
+        all
+    }
+
     pub fn get(&self, name: &str) -> Result<String, Lookup> {
         if check_name(name).is_err() {
             return Err(Lookup::InvalidName(format!("invalid variable name {name:?}")));

@@ -17,7 +17,7 @@ fn invalid_manifests_are_rejected_with_a_named_field() {
     for case in &cases {
         let expected = std::fs::read_to_string(case.with_extension("err")).unwrap();
         let expected = expected.trim();
-        match vox::App::load_with_env(case, |_| None) {
+        match vox::App::load_with_env(case, |_| None).and_then(|app| app.check_sources().map(|()| app)) {
             Ok(_) => failures.push(format!("{}: loaded, expected error containing {expected:?}", case.display())),
             Err(e) => {
                 let message = format!("{e:#}");

@@ -28,11 +28,33 @@ pub struct App {
 /// The app shared by every test in this binary; started on first use.
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(App::start)
+    APP.get_or_init(|| App::start(&root().join("spin.toml")))
+}
+
+/// The same app, but with asr and tts built to initialise lazily (loading their models on
+/// the first request) instead of the pre-initialised snapshots `spin.toml` names.
+pub fn lazy_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| App::start(&lazy_manifest()))
+}
+
+/// `spin.toml` with the components' sources switched to the plain builds; every relative
+/// path is made absolute so the copy can live under `target/`.
+fn lazy_manifest() -> PathBuf {
+    let root = root();
+    let original = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
+    let lazy = original.replace("\"target/preinit/", "\"target/wasm32-wasip2/release/");
+    assert_ne!(lazy, original, "spin.toml no longer names pre-initialised components");
+    let lazy = lazy.replace("source = \"", &format!("source = \"{}/", root.display()));
+    let dir = root.join("target/lazy-app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, lazy).unwrap();
+    path
 }
 
 impl App {
-    fn start() -> App {
+    fn start(manifest: &Path) -> App {
         let root = root();
         let vox = root.join("target/release/vox");
         assert!(vox.exists(), "{} is missing: run `make build` (or `make test`)", vox.display());
@@ -41,7 +63,9 @@ impl App {
         }
         let port = free_port();
         let server = Command::new(&vox)
-            .args(["up", "-f", "spin.toml", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["up", "-f"])
+            .arg(manifest)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             // Keep instances (and their loaded models) across the tests' requests.
             .args(["--idle-instance-timeout", "600s"])
             .current_dir(&root)

@@ -3,6 +3,7 @@
 
 mod limits;
 mod models;
+mod preinit;
 mod transcribe;
 
 use spin_sdk::http::{IntoResponse, Request};
@@ -26,13 +27,19 @@ async fn handle(req: Request) -> impl IntoResponse {
     result.unwrap_or_else(|e| reply::error(&e, ErrorStyle::Native))
 }
 
-/// Liveness plus whether the default model's files are in place.
+/// Liveness, whether the default model's files are in place, and which models this
+/// instance already has loaded.
 async fn health() -> vox_http_kit::Result {
     let default = models::default_model().await;
     let present = models::installed().iter().any(|m| m.id == default);
     let status = if present { 200 } else { 503 };
     Ok(reply::json(
         status,
-        &serde_json::json!({"status": if present {"ok"} else {"model_missing"}, "service": "asr", "model": default}),
+        &serde_json::json!({
+            "status": if present {"ok"} else {"model_missing"},
+            "service": "asr",
+            "model": default,
+            "loaded": models::loaded(),
+        }),
     ))
 }

@@ -49,6 +49,13 @@ pub async fn list() -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(list).map_err(|e| ApiError::internal(e.to_string()))
 }
 
+/// The models this instance has in memory (a pre-initialised instance starts with one).
+pub fn loaded() -> Vec<String> {
+    let mut ids: Vec<String> = LOADED.with(|m| m.borrow().keys().cloned().collect());
+    ids.sort();
+    ids
+}
+
 /// The loaded model `id`, loading it on first use.
 pub fn get(id: &str) -> Result<Rc<Model>, ApiError> {
     if let Some(model) = LOADED.with(|m| m.borrow().get(id).cloned()) {

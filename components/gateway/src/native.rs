@@ -20,12 +20,17 @@ pub fn health() -> Reply {
     reply::json(200, &json!({"status": "ok"}))
 }
 
-/// Ready when both private services answer their health check (their models load).
+/// Ready when both private services answer their health check (their models load); also
+/// says which models and voices the answering instances already hold in memory.
 pub async fn ready(ctx: &Ctx) -> Reply {
     let (asr, tts) = futures::join!(
-        upstream::get(Service::Asr, "/health", ctx),
-        upstream::get(Service::Tts, "/health", ctx)
+        upstream::get_json::<serde_json::Value>(Service::Asr, "/health", ctx),
+        upstream::get_json::<serde_json::Value>(Service::Tts, "/health", ctx)
     );
+    let loaded = |r: &std::result::Result<serde_json::Value, ApiError>| match r {
+        Ok(health) => health["loaded"].clone(),
+        Err(_) => json!([]),
+    };
     let status = |r: &std::result::Result<_, ApiError>| match r {
         Ok(_) => "ok".to_string(),
         Err(e) => e.message.clone(),
@@ -33,7 +38,11 @@ pub async fn ready(ctx: &Ctx) -> Reply {
     let all_ok = asr.is_ok() && tts.is_ok();
     reply::json(
         if all_ok { 200 } else { 503 },
-        &json!({"status": if all_ok {"ok"} else {"unavailable"}, "services": {"asr": status(&asr), "tts": status(&tts)}}),
+        &json!({
+            "status": if all_ok {"ok"} else {"unavailable"},
+            "services": {"asr": status(&asr), "tts": status(&tts)},
+            "loaded": {"asr": loaded(&asr), "tts": loaded(&tts)},
+        }),
     )
 }
 

@@ -1,6 +1,7 @@
 //! The `tts` component: a private Spin HTTP service that turns text into Piper speech, streamed
 //! sentence by sentence. Reached only through the gateway (`http://tts.spin.internal`).
 
+mod preinit;
 mod request;
 mod stream;
 mod voices;
@@ -26,13 +27,19 @@ async fn handle(req: Request) -> impl IntoResponse {
     result.unwrap_or_else(|e| reply::error(&e, ErrorStyle::Native))
 }
 
-/// Liveness plus whether the default voice's files are in place.
+/// Liveness, whether the default voice's files are in place, and which voices this
+/// instance already has loaded.
 async fn health() -> vox_http_kit::Result {
     let default = voices::default_voice().await;
     let present = voices::installed().iter().any(|v| v.id == default);
     Ok(reply::json(
         if present { 200 } else { 503 },
-        &serde_json::json!({"status": if present {"ok"} else {"voice_missing"}, "service": "tts", "voice": default}),
+        &serde_json::json!({
+            "status": if present {"ok"} else {"voice_missing"},
+            "service": "tts",
+            "voice": default,
+            "loaded": voices::loaded(),
+        }),
     ))
 }
 

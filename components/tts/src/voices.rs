@@ -57,13 +57,32 @@ pub async fn list() -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(list).map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// The loaded voice `id`, loading it on first use.
+/// The voices this instance has in memory (a pre-initialised instance starts with one).
+pub fn loaded() -> Vec<String> {
+    let mut ids: Vec<String> = LOADED.with(|v| v.borrow().keys().cloned().collect());
+    ids.sort();
+    ids
+}
+
+/// The loaded voice `id`, loading it on first use; its plans are built as requests need them.
 pub fn get(id: &str) -> Result<Rc<LoadedVoice>, ApiError> {
-    if let Some(voice) = LOADED.with(|v| v.borrow().get(id).cloned()) {
-        return Ok(voice);
+    match LOADED.with(|v| v.borrow().get(id).cloned()) {
+        Some(voice) => Ok(voice),
+        None => load(id, VoiceOptions::default()),
     }
+}
+
+/// Loads voice `id` with the plans for every bucket built now (pre-initialisation).
+pub fn preload(id: &str) -> Result<(), ApiError> {
+    match LOADED.with(|v| v.borrow().get(id).cloned()) {
+        Some(voice) => voice.voice.warm_up().map_err(|e| ApiError::internal(format!("voice `{id}`: {e}"))),
+        None => load(id, VoiceOptions { warm_up: true, ..VoiceOptions::default() }).map(drop),
+    }
+}
+
+fn load(id: &str, options: VoiceOptions) -> Result<Rc<LoadedVoice>, ApiError> {
     let onnx = voice_path(id)?;
-    let voice = Voice::load(&onnx, VoiceOptions::default())
+    let voice = Voice::load(&onnx, options)
         .map_err(|e| ApiError::internal(format!("loading voice `{id}`: {e}")))?;
     let phonemizer = Phonemizer::new(ESPEAK_DATA, &voice.config().espeak_voice)
         .map_err(|e| ApiError::internal(format!("phonemizer for voice `{id}`: {e}")))?;

@@ -1,0 +1,155 @@
+//! `vox preinit`: runs a component's own initialisation (its `vox:preinit/init` export) in the
+//! environment `spin.toml` gives it, then snapshots its memory into a new component with
+//! wasmtime-wizer. Instances of the snapshot start with the models already loaded.
+
+mod fingerprint;
+mod snapshot;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use wasmtime::Store;
+use wasmtime::component::{Component, ComponentNamedList, Instance, Lift, TypedFunc};
+use wasmtime_wizer::Wizer;
+
+use crate::app::{App, ComponentSpec};
+use crate::chaining::OutboundHooks;
+use crate::logging::ComponentLogs;
+use crate::store::Host;
+
+/// The interface a component exports to be pre-initialised.
+pub const INIT_INTERFACE: &str = "vox:preinit/init";
+const INIT_FUNC: &str = "initialize";
+
+/// What one pre-initialisation did.
+#[derive(Debug)]
+pub struct Report {
+    pub output: PathBuf,
+    /// False when the snapshot was already up to date and nothing ran.
+    pub rebuilt: bool,
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub initialize: Duration,
+    pub total: Duration,
+}
+
+/// Pre-initialises component `id` of the app in `manifest` from the plain build `input`,
+/// writing the snapshot to `output` (by default the component's `source`). Does nothing when
+/// the snapshot there was made from the same component, variables and files.
+pub async fn preinit(manifest: &Path, id: &str, input: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let app = App::load(manifest)?;
+    let spec = app
+        .components
+        .get(id)
+        .with_context(|| format!("{} has no [component.{id}]", manifest.display()))?;
+    let output = output.map(Path::to_path_buf).unwrap_or_else(|| spec.source.clone());
+    if same_file(input, &output) {
+        bail!("the snapshot would overwrite its input {}; give --output", input.display());
+    }
+    let wasm = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let fingerprint = fingerprint::of(&wasm, spec).context("cannot read the component's mounted files")?;
+    let stamp = stamp_path(&output);
+    let mut report = Report {
+        rebuilt: false,
+        input_bytes: wasm.len() as u64,
+        output_bytes: 0,
+        initialize: Duration::ZERO,
+        total: Duration::ZERO,
+        output,
+    };
+    if report.output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == fingerprint) {
+        report.output_bytes = std::fs::metadata(&report.output)?.len();
+    } else {
+        let (snapshot, initialize) = snapshot(&wasm, spec)
+            .await
+            .with_context(|| format!("cannot pre-initialise component.{id} ({})", input.display()))?;
+        write_atomically(&report.output, &snapshot)?;
+        write_atomically(&stamp, fingerprint.as_bytes())?;
+        report.rebuilt = true;
+        report.output_bytes = snapshot.len() as u64;
+        report.initialize = initialize;
+    }
+    report.total = started.elapsed();
+    Ok(report)
+}
+
+/// Instruments `wasm`, instantiates it as `vox up` would, calls its initialisation and
+/// returns the snapshot of the result, with how long the initialisation itself took.
+async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>, Duration)> {
+    let mut wizer = Wizer::new();
+    // Wizer can drop a top-level init function from the snapshot but not an interface (its
+    // function renumbering assumes the former), so the export stays; calling it again on a
+    // snapshot finds everything loaded and does nothing.
+    wizer.keep_init_func(true);
+    let (cx, instrumented) = wizer.instrument_component(wasm).map_err(anyhow::Error::from)?;
+
+    let engine = crate::engine::new_engine()?;
+    let component = Component::new(&engine, &instrumented).map_err(anyhow::Error::from)?;
+    let linker = crate::store::linker(&engine)?;
+    let hooks = OutboundHooks::new(&spec.id, spec.outbound.clone(), Weak::new());
+    let logs = ComponentLogs::to_stderr()?;
+    let mut store = crate::store::new_store(&engine, spec, &logs, hooks, Arc::new(spec.variables.clone()))?;
+    let instance = linker.instantiate_async(&mut store, &component).await.map_err(anyhow::Error::from)?;
+    // Wizer reads each memory back as one `list<u8>`: allow a full 4 GiB wasm32 memory.
+    store.set_hostcall_fuel(usize::MAX);
+
+    let started = Instant::now();
+    initialize(&mut store, &instance).await?;
+    let initialize = started.elapsed();
+
+    let snapshot = wizer
+        .snapshot_component(&cx, &mut snapshot::Snapshotting { store: &mut store, instance })
+        .await
+        .map_err(anyhow::Error::from)
+        .context("cannot snapshot the initialised instance")?;
+    Ok((snapshot, initialize))
+}
+
+/// Calls the component's `vox:preinit/init#initialize`.
+async fn initialize(store: &mut Store<Host>, instance: &Instance) -> anyhow::Result<()> {
+    let init = typed_export::<(Result<(), String>,)>(store, instance, INIT_INTERFACE, INIT_FUNC)
+        .with_context(|| format!("it does not export {INIT_INTERFACE}"))?;
+    let (result,) = init
+        .call_async(&mut *store, ())
+        .await
+        .map_err(anyhow::Error::from)
+        .context("it trapped while initialising")?;
+    result.map_err(|message| anyhow::anyhow!("its initialisation failed: {message}"))
+}
+
+/// `<output>.fingerprint`: what the snapshot at `output` was made from.
+fn stamp_path(output: &Path) -> PathBuf {
+    let mut path = output.as_os_str().to_owned();
+    path.push(".fingerprint");
+    PathBuf::from(path)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn typed_export<R: Lift + ComponentNamedList + Send + Sync + 'static>(
+    store: &mut Store<Host>,
+    instance: &Instance,
+    interface: &str,
+    func: &str,
+) -> anyhow::Result<TypedFunc<(), R>> {
+    let (_, iface) = instance.get_export(&mut *store, None, interface).context("no such interface")?;
+    let (_, index) = instance.get_export(&mut *store, Some(&iface), func).with_context(|| format!("no function `{func}`"))?;
+    instance.get_typed_func::<(), R>(&mut *store, index).map_err(anyhow::Error::from)
+}
