@@ -18,6 +18,13 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// The tests of one binary share one app, and an instance computes one request at a time, so
+/// a test that times a stream holds this lock exclusively while the others share it.
+pub fn timing_lock() -> &'static std::sync::RwLock<()> {
+    static LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    &LOCK
+}
+
 /// A running `vox up` serving the repository's `spin.toml`.
 pub struct App {
     pub base: String,

@@ -3,10 +3,11 @@
 use std::io::Read;
 use std::time::Instant;
 
-use vox_app_tests::app;
+use vox_app_tests::{app, timing_lock};
 
 #[test]
 fn wav_stream_is_speech_of_plausible_length() {
+    let _shared = timing_lock().read().unwrap_or_else(|e| e.into_inner());
     let resp = app().post(
         "/api/tts",
         "application/json",
@@ -27,6 +28,8 @@ fn wav_stream_is_speech_of_plausible_length() {
 
 #[test]
 fn first_sentence_arrives_before_the_last_is_synthesized() {
+    // No other test's synthesis may share the instance while this one is timed.
+    let _exclusive = timing_lock().write().unwrap_or_else(|e| e.into_inner());
     let text = "This is the first sentence. Here is a second one that follows it. \
                 And a third sentence makes the stream longer still. The fourth one ends it.";
     let body = serde_json::json!({"text": text, "format": "pcm"}).to_string();
@@ -63,6 +66,7 @@ fn first_sentence_arrives_before_the_last_is_synthesized() {
 
 #[test]
 fn bad_requests_are_4xx_json() {
+    let _shared = timing_lock().read().unwrap_or_else(|e| e.into_inner());
     for (body, code) in [
         (r#"{"text":""}"#, "empty_text"),
         (r#"{"text":"hi","voice":"nobody"}"#, "voice_not_found"),
@@ -103,6 +107,7 @@ fn wer(reference: &str, hypothesis: &str) -> f64 {
 
 #[test]
 fn harvard_sentences_survive_a_tts_asr_round_trip() {
+    let _shared = timing_lock().read().unwrap_or_else(|e| e.into_inner());
     let sentences = [
         "The birch canoe slid on the smooth planks.",
         "Glue the sheet to the dark blue background.",
