@@ -13,7 +13,7 @@ from server import VoxServer
 from service_bench import asr_request, tts_request
 
 COMPONENTS = ("asr", "tts")
-FRESH_ROUNDS = 3
+FRESH_ROUNDS = 5
 # Longer than the 1 s idle timeout (Spin's), so the next request meets a new instance.
 IDLE_PAUSE_S = 2.0
 MEMORY_INSTANCES = (1, 4)

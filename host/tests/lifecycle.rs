@@ -22,19 +22,36 @@ source = "{probe}"
 
 #[tokio::test]
 async fn second_start_loads_compiled_code_from_the_cache() {
-    let app = AppDir::new(APP);
+    let app = AppDir::new(&APP.replace("{probe}", "probe.wasm"));
+    let wasm = app.path().join("probe.wasm");
+    std::fs::copy(support::probe_wasm(), &wasm).unwrap();
     let cache = app.path().join("cache");
     let cache_arg = cache.to_str().unwrap();
+    let compiled = || std::fs::read_dir(&cache).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "cwasm")).count();
+
     let first = Vox::start(&app, &["--cache-dir", cache_arg]);
     assert_eq!(get(first.addr, "/counter").await.status, 200);
     drop(first);
-    let entries = std::fs::read_dir(&cache).unwrap().count();
-    assert_eq!(entries, 1, "one compiled component cached");
+    assert_eq!(compiled(), 1, "one compiled component cached");
 
     let second = Vox::start(&app, &["--cache-dir", cache_arg]);
     assert_eq!(get(second.addr, "/counter").await.status, 200);
     let log = second.stderr();
     assert!(log.contains("Cached"), "second start should hit the cache:\n{log}");
+    drop(second);
+
+    // The same path with other content (a custom section appended) is compiled afresh.
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    let (name, payload) = (b"vox-test", b"changed");
+    bytes.extend([0, (1 + name.len() + payload.len()) as u8, name.len() as u8]);
+    bytes.extend(name);
+    bytes.extend(payload);
+    std::fs::write(&wasm, bytes).unwrap();
+    let third = Vox::start(&app, &["--cache-dir", cache_arg]);
+    assert_eq!(get(third.addr, "/counter").await.status, 200);
+    let log = third.stderr();
+    assert!(log.contains("Compiled"), "a changed component must not come from the cache:\n{log}");
+    assert_eq!(compiled(), 2);
 }
 
 #[tokio::test]
