@@ -253,8 +253,8 @@ def preinit_tables(preinit: dict) -> list[str]:
             c = compile_[mode]
             rows.append([kind, mode, fmt(sizes[kind][f"{mode}_mb"], 0),
                          fmt(c["no_cache"][kind]["ms"] / 1000, 1),
-                         f"{fmt(c['cached'][kind]['ms'] / 1000, 2)} ({c['cached'][kind]['outcome'].lower()})"])
-    lines = table(["component", "build", "size MB", "compile s (no cache)", "load s (cache)"], rows)
+                         f"{c['cached'][kind]['ms']} ({c['cached'][kind]['outcome'].lower()})"])
+    lines = table(["component", "build", "size MB", "compile s (no cache)", "load ms (cache)"], rows)
     rows = []
     for kind, label in (("asr", "ASR jfk beam 1, total"), ("tts", "TTS sentence, first byte")):
         measure = "total_s" if kind == "asr" else "first_byte_s"
