@@ -35,6 +35,9 @@ pub struct Graphs {
 
 /// Width of every attention head in Whisper.
 const HEAD: usize = 64;
+/// Query rows per block of encoder self-attention (1500 frames: 10 blocks), bounding the scores
+/// held at once per instance.
+const ENCODER_QUERY_BLOCK: usize = 150;
 
 impl Graphs {
     /// Build and optimise both graphs.
@@ -315,6 +318,24 @@ impl Builder {
         self.node("Reshape", &[&t, &shape], vec![])
     }
 
+    /// Attention over `rows` query rows, `block` rows at a time: a row's softmax needs only its
+    /// own scores, so the whole `[b, H, rows, frames]` score matrix (54 MB per encoder layer for
+    /// tiny's 6 heads × 1500 × 1500) is never held at once; each row is computed as before.
+    fn attention_in_blocks(&mut self, q: &str, kt: &str, v: &str, rows: usize, block: usize) -> String {
+        let axes = self.i64s(&[2]);
+        let mut parts = Vec::new();
+        for start in (0..rows).step_by(block) {
+            let end = (start + block).min(rows);
+            let (starts, ends) = (self.i64s(&[start as i64]), self.i64s(&[end as i64]));
+            let q_block = self.node("Slice", &[q, &starts, &ends, &axes], vec![]);
+            let scores = self.node("MatMul", &[&q_block, kt], vec![]);
+            let probs = self.softmax(&scores);
+            parts.push(self.node("MatMul", &[&probs, v], vec![]));
+        }
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        self.node("Concat", &parts, vec![("axis", Attr::Int(2))])
+    }
+
     fn softmax(&mut self, x: &str) -> String {
         self.node("Softmax", &[x], vec![("axis", Attr::Int(-1))])
     }
@@ -399,9 +420,7 @@ fn audio_graph(ckpt: &Checkpoint) -> Result<pb::ModelProto, Error> {
         let q = b.split_heads(&q, heads, false);
         let k = b.split_heads(&k, heads, true);
         let v = b.split_heads(&v, heads, false);
-        let scores = b.node("MatMul", &[&q, &k], vec![]);
-        let probs = b.softmax(&scores);
-        let att = b.node("MatMul", &[&probs, &v], vec![]);
+        let att = b.attention_in_blocks(&q, &k, &v, n_audio_ctx, ENCODER_QUERY_BLOCK);
         let att = b.merge_heads(&att, d);
         let att = b.linear(ckpt, &att, &format!("{p}/self_attention/linear_1"))?;
         let x1 = b.node("Add", &[&x, &att], vec![]);
