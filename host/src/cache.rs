@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::files::{hex, write_atomically};
+
 /// Pinned in Cargo.toml; part of the cache key so an upgrade never loads stale code.
 const WASMTIME_VERSION: &str = "48.0.8";
 
@@ -114,16 +116,6 @@ fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
     write_atomically(path, &bytes)
 }
 
-/// Write then rename, so a concurrent start never reads a half-written file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("cache path has no parent")?;
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
 /// The wasm's sha256 plus everything that makes compiled code engine-specific.
 fn key(engine: &Engine, wasm_sha256: &str) -> String {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
@@ -134,8 +126,4 @@ fn key(engine: &Engine, wasm_sha256: &str) -> String {
     h.update(WASMTIME_VERSION.as_bytes());
     h.update(engine_hash.finish().to_le_bytes());
     hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cache;
 pub mod chaining;
 pub mod engine;
+pub mod files;
 pub mod instances;
 pub mod limits;
 pub mod logging;

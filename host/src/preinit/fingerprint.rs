@@ -6,6 +6,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::app::ComponentSpec;
+use crate::files::hex;
 
 /// Bumped when what `vox preinit` writes changes, so old snapshots are rebuilt.
 const FORMAT: &str = "vox-preinit-1 wasmtime-wizer-48.0.8";
@@ -22,7 +23,7 @@ pub fn of(wasm: &[u8], spec: &ComponentSpec) -> std::io::Result<String> {
         field(&mut h, "mount", &mount.guest);
         files(&mut h, &mount.host, &mount.host)?;
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&h.finalize()))
 }
 
 fn field(h: &mut Sha256, tag: &str, value: &str) {

@@ -16,6 +16,7 @@ use wasmtime_wizer::Wizer;
 
 use crate::app::{App, ComponentSpec};
 use crate::chaining::OutboundHooks;
+use crate::files::write_atomically;
 use crate::logging::ComponentLogs;
 use crate::store::Host;
 
@@ -132,15 +133,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn typed_export<R: Lift + ComponentNamedList + Send + Sync + 'static>(
