@@ -45,14 +45,23 @@ impl App {
         Self::load_with_env(path, |k| std::env::var(k).ok())
     }
 
-    pub fn load_with_env(path: &Path, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+    pub fn load_with_env(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read manifest {}", path.display()))?;
         let manifest = Manifest::parse(&text)
             .with_context(|| format!("invalid manifest {}", path.display()))?;
         let root = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .to_path_buf();
         Self::from_manifest(manifest, root, env)
@@ -90,10 +99,16 @@ impl App {
                 .map(|(i, f)| mount(&root, f, &format!("{field}.files[{i}]")))
                 .collect::<anyhow::Result<_>>()?;
             let mut hosts = Vec::new();
-            for (i, h) in decl.allowed_outbound_hosts.iter().chain(&decl.allowed_http_hosts).enumerate() {
+            for (i, h) in decl
+                .allowed_outbound_hosts
+                .iter()
+                .chain(&decl.allowed_http_hosts)
+                .enumerate()
+            {
                 hosts.push(vars.expand(h, &format!("{field}.allowed_outbound_hosts[{i}]"))?);
             }
-            let outbound = OutboundPolicy::parse(&hosts, &format!("{field}.allowed_outbound_hosts"))?;
+            let outbound =
+                OutboundPolicy::parse(&hosts, &format!("{field}.allowed_outbound_hosts"))?;
             let variables = ComponentVariables::resolve(&vars, &decl.variables, id)?;
             let spec = ComponentSpec {
                 id: id.clone(),
@@ -113,7 +128,9 @@ impl App {
             let field = format!("trigger.http[{i}]");
             let component = match &trigger.component {
                 toml::Value::String(s) => s.clone(),
-                _ => bail!("{field}.component: inline components are not supported; use a component id"),
+                _ => bail!(
+                    "{field}.component: inline components are not supported; use a component id"
+                ),
             };
             if !components.contains_key(&component) {
                 bail!("{field}.component: unknown component {component:?}");
@@ -124,9 +141,12 @@ impl App {
                     bail!("{field}.route: `private = false` is not a route; use a path")
                 }
                 RouteDecl::Path(raw) => {
-                    let route = Route::parse(raw).map_err(|e| anyhow::anyhow!("{field}.route: {e}"))?;
+                    let route =
+                        Route::parse(raw).map_err(|e| anyhow::anyhow!("{field}.route: {e}"))?;
                     if let Some(other) = seen.insert(route.shape(), component.clone()) {
-                        bail!("{field}.route: duplicate route {raw:?} (already used by component {other:?})");
+                        bail!(
+                            "{field}.route: duplicate route {raw:?} (already used by component {other:?})"
+                        );
                     }
                     routes.push((route, component));
                 }
@@ -150,7 +170,10 @@ impl App {
     pub fn check_sources(&self) -> anyhow::Result<()> {
         for (id, spec) in &self.components {
             if !spec.source.is_file() {
-                bail!("component.{id}.source: file not found: {}", spec.source.display());
+                bail!(
+                    "component.{id}.source: file not found: {}",
+                    spec.source.display()
+                );
             }
         }
         Ok(())
@@ -159,7 +182,10 @@ impl App {
 
 fn mount(root: &Path, file: &FileMount, field: &str) -> anyhow::Result<Mount> {
     let (source, guest) = match file {
-        FileMount::Placement { source, destination } => {
+        FileMount::Placement {
+            source,
+            destination,
+        } => {
             if !destination.starts_with('/') {
                 bail!("{field}.destination: {destination:?} must be an absolute path");
             }
@@ -169,7 +195,10 @@ fn mount(root: &Path, file: &FileMount, field: &str) -> anyhow::Result<Mount> {
             if p.contains(['*', '?', '[']) {
                 bail!("{field}: glob patterns are not supported; mount a directory");
             }
-            (p.as_str(), format!("/{}", p.trim_start_matches("./").trim_end_matches('/')))
+            (
+                p.as_str(),
+                format!("/{}", p.trim_start_matches("./").trim_end_matches('/')),
+            )
         }
     };
     let host = root.join(source);
@@ -182,7 +211,11 @@ fn mount(root: &Path, file: &FileMount, field: &str) -> anyhow::Result<Mount> {
 /// Spin's rule: lowercase kebab-case words of letters and digits.
 fn check_component_id(id: &str) -> anyhow::Result<()> {
     let valid = !id.is_empty()
-        && id.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && id.split('-').all(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
         && id.starts_with(|c: char| c.is_ascii_lowercase());
     if !valid {
         bail!("invalid component id {id:?}: use lowercase kebab-case, e.g. \"my-component\"");

@@ -52,7 +52,10 @@ impl CompileCache {
         // more than loading its compiled code, so its hash is remembered per path, size and mtime.
         let remembered = dir.join("sources").join(source_key(source)?);
         if let Some(sha) = std::fs::read_to_string(&remembered).ok()
-            && let Some(component) = cached(engine, &dir.join(format!("{}.cwasm", key(engine, sha.trim()))))
+            && let Some(component) = cached(
+                engine,
+                &dir.join(format!("{}.cwasm", key(engine, sha.trim()))),
+            )
         {
             return Ok((component, Outcome::Cached));
         }
@@ -96,8 +99,12 @@ fn cached(engine: &Engine, path: &Path) -> Option<Component> {
 
 /// Names a source file as it is now: its absolute path, size and modification time.
 fn source_key(source: &Path) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
-    let modified = meta.modified()?.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let meta =
+        std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let modified = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let mut h = Sha256::new();
     h.update(source.canonicalize()?.as_os_str().as_encoded_bytes());
     h.update(meta.len().to_le_bytes());
@@ -119,7 +126,9 @@ fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
 /// The wasm's sha256 plus everything that makes compiled code engine-specific.
 fn key(engine: &Engine, wasm_sha256: &str) -> String {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let mut h = Sha256::new();
     h.update(wasm_sha256.as_bytes());
     h.update(b"\0wasmtime-");

@@ -23,7 +23,11 @@ pub struct OutboundHooks {
 
 impl OutboundHooks {
     pub fn new(component: &str, policy: OutboundPolicy, runtime: Weak<Runtime>) -> Self {
-        Self { component: component.into(), policy: Arc::new(policy), runtime }
+        Self {
+            component: component.into(),
+            policy: Arc::new(policy),
+            runtime,
+        }
     }
 }
 
@@ -53,14 +57,24 @@ impl WasiHttpHooks for OutboundHooks {
             return Box::new(async { SendResult::Err(Error::HttpRequestDenied) });
         }
         match chained_component(&uri) {
-            Some(target) => Box::new(chain(self.runtime.clone(), self.component.clone(), target.to_string(), request)),
+            Some(target) => Box::new(chain(
+                self.runtime.clone(),
+                self.component.clone(),
+                target.to_string(),
+                request,
+            )),
             None => Box::new(forward(request, options)),
         }
     }
 }
 
 /// In-process call to another component of the app; bodies stay streams.
-async fn chain(runtime: Weak<Runtime>, caller: Arc<str>, target: String, request: http::Request<WasiBody>) -> SendResult {
+async fn chain(
+    runtime: Weak<Runtime>,
+    caller: Arc<str>,
+    target: String,
+    request: http::Request<WasiBody>,
+) -> SendResult {
     let runtime = runtime.upgrade().ok_or(Error::DestinationUnavailable)?;
     match runtime.call_chained(&target, request).await {
         Ok(response) => Ok((response, no_io())),

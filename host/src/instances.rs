@@ -75,8 +75,9 @@ impl ComponentInstances {
         let pre = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
             Ok(p3) => ProxyPre::P3(p3),
             Err(_) => ProxyPre::P2(
-                wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)
-                    .map_err(|e| anyhow::anyhow!("component.{}: not a wasi:http component: {e:#}", spec.id))?,
+                wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre).map_err(|e| {
+                    anyhow::anyhow!("component.{}: not a wasi:http component: {e:#}", spec.id)
+                })?,
             ),
         };
         Ok(Self {
@@ -97,7 +98,13 @@ impl ComponentInstances {
     }
 
     fn new_store(&self) -> anyhow::Result<Store<Host>> {
-        crate::store::new_store(self.component.engine(), &self.spec, &self.logs, self.hooks.clone(), self.variables.clone())
+        crate::store::new_store(
+            self.component.engine(),
+            &self.spec,
+            &self.logs,
+            self.hooks.clone(),
+            self.variables.clone(),
+        )
     }
 }
 
@@ -140,7 +147,12 @@ pub struct Expiration {
 }
 
 impl WorkerExpiration for Expiration {
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>, status: WorkerStatus, start: Instant) -> Poll<()> {
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
         let me = self.get_mut();
         let timeout = match status {
             WorkerStatus::Idle => me.idle_timeout,

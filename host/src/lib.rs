@@ -74,8 +74,12 @@ impl Prepared {
         app.check_sources()?;
         let engine = engine::new_engine()?;
         let compiled = compile_all(&app, &engine, config.cache_dir.clone()).await?;
-        let log_dir = config.log_dir.clone().unwrap_or_else(|| app.root.join(".spin").join("logs"));
-        let runtime = runtime::Runtime::new(&app, &engine, compiled, config.instances.clone(), &log_dir)?;
+        let log_dir = config
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| app.root.join(".spin").join("logs"));
+        let runtime =
+            runtime::Runtime::new(&app, &engine, compiled, config.instances.clone(), &log_dir)?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -84,7 +88,12 @@ impl Prepared {
             request_timeout: config.instances.request_timeout,
         };
         let server = Server::new(listener, runtime, limits, config.shutdown_grace);
-        Ok(Self { app, server, log_dir, _epoch: engine::EpochTicker::start(&engine) })
+        Ok(Self {
+            app,
+            server,
+            log_dir,
+            _epoch: engine::EpochTicker::start(&engine),
+        })
     }
 
     /// The banner `spin up` prints: the URL and the publicly reachable routes.
@@ -95,9 +104,16 @@ impl Prepared {
             self.log_dir.display().to_string()
         );
         for (route, component) in self.app.router.routes() {
-            let path = route.as_str().strip_suffix("/...").unwrap_or(route.as_str());
+            let path = route
+                .as_str()
+                .strip_suffix("/...")
+                .unwrap_or(route.as_str());
             let path = if route.as_str() == "/..." { "" } else { path };
-            let kind = if route.is_wildcard() { " (wildcard)" } else { "" };
+            let kind = if route.is_wildcard() {
+                " (wildcard)"
+            } else {
+                ""
+            };
             out.push_str(&format!("  {component}: {base}{path}{kind}\n"));
         }
         Ok(out)
@@ -128,7 +144,9 @@ async fn compile_all(
         let source = app.components[&id].source.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let loaded = cache.load(&engine, &source).with_context(|| format!("component.{id}.source"));
+            let loaded = cache
+                .load(&engine, &source)
+                .with_context(|| format!("component.{id}.source"));
             (id, loaded, started.elapsed())
         })
     });

@@ -43,7 +43,14 @@ pub struct LimitedBody<B> {
 impl<B> LimitedBody<B> {
     pub fn new(inner: B, max: u64) -> (Self, Arc<BodyProgress>) {
         let progress = Arc::new(BodyProgress::default());
-        (Self { inner, max, progress: progress.clone() }, progress)
+        (
+            Self {
+                inner,
+                max,
+                progress: progress.clone(),
+            },
+            progress,
+        )
     }
 }
 
@@ -61,17 +68,22 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        this.progress.awaiting_client.store(polled.is_pending(), Ordering::Relaxed);
+        this.progress
+            .awaiting_client
+            .store(polled.is_pending(), Ordering::Relaxed);
         match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    let total = this.progress.received.fetch_add(data.len() as u64, Ordering::Relaxed)
+                    let total = this
+                        .progress
+                        .received
+                        .fetch_add(data.len() as u64, Ordering::Relaxed)
                         + data.len() as u64;
                     if total > this.max {
                         this.progress.too_large.store(true, Ordering::Relaxed);
-                        return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpRequestBodySize(
-                            Some(total),
-                        ))));
+                        return Poll::Ready(Some(Err(
+                            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(total)),
+                        )));
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -104,17 +116,26 @@ pub struct HostError {
 
 impl HostError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn into_response(self) -> http::Response<WasiBody> {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}}).to_string();
+        let body =
+            serde_json::json!({"error": {"code": self.code, "message": self.message}}).to_string();
         http::Response::builder()
             .status(self.status)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(
                 Full::new(Bytes::from(body))
-                    .map_err(|never: std::convert::Infallible| -> wasmtime_wasi_http::Error { match never {} })
+                    .map_err(
+                        |never: std::convert::Infallible| -> wasmtime_wasi_http::Error {
+                            match never {}
+                        },
+                    )
                     .boxed_unsync(),
             )
             .expect("static response parts are valid")
@@ -136,7 +157,11 @@ pub struct LingeringBody<B: Body<Data = Bytes> + Unpin + Send + 'static> {
 
 impl<B: Body<Data = Bytes> + Unpin + Send + 'static> LingeringBody<B> {
     pub fn new(inner: B, max: u64) -> Self {
-        Self { inner: Some(inner), max, ended: false }
+        Self {
+            inner: Some(inner),
+            max,
+            ended: false,
+        }
     }
 }
 
@@ -148,7 +173,9 @@ impl<B: Body<Data = Bytes> + Unpin + Send + 'static> Body for LingeringBody<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let Some(inner) = self.inner.as_mut() else { return Poll::Ready(None) };
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
         let polled = Pin::new(inner).poll_frame(cx);
         if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
             self.ended = true;
@@ -167,11 +194,15 @@ impl<B: Body<Data = Bytes> + Unpin + Send + 'static> Body for LingeringBody<B> {
 
 impl<B: Body<Data = Bytes> + Unpin + Send + 'static> Drop for LingeringBody<B> {
     fn drop(&mut self) {
-        let Some(mut inner) = self.inner.take() else { return };
+        let Some(mut inner) = self.inner.take() else {
+            return;
+        };
         if self.ended || inner.is_end_stream() {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let max = self.max;
         runtime.spawn(async move {
             let drain = async {

@@ -12,7 +12,9 @@ use wasmtime_wasi::cli::OutputFile;
 pub fn init(level: Option<&str>) {
     let filter = match level {
         Some(level) => EnvFilter::new(format!("warn,vox={level},wasmtime_wasi_http={level}")),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off,vox=info")),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off,vox=info"))
+        }
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -32,7 +34,8 @@ pub struct ComponentLogs {
 
 impl ComponentLogs {
     pub fn open(dir: &Path, component: &str) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create log dir {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create log dir {}", dir.display()))?;
         Ok(Self {
             stdout: OutputFile::new(append(&dir.join(format!("{component}_stdout.txt")))?),
             stderr: OutputFile::new(append(&dir.join(format!("{component}_stderr.txt")))?),
@@ -45,9 +48,14 @@ impl ComponentLogs {
     pub fn to_stderr() -> anyhow::Result<Self> {
         use std::os::fd::AsFd;
         let stderr = || -> anyhow::Result<OutputFile> {
-            Ok(OutputFile::new(File::from(std::io::stderr().as_fd().try_clone_to_owned()?)))
+            Ok(OutputFile::new(File::from(
+                std::io::stderr().as_fd().try_clone_to_owned()?,
+            )))
         };
-        Ok(Self { stdout: stderr()?, stderr: stderr()? })
+        Ok(Self {
+            stdout: stderr()?,
+            stderr: stderr()?,
+        })
     }
 }
 

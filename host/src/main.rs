@@ -7,7 +7,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "vox", version, about = "Runs a Spin app (spin.toml) on wasmtime")]
+#[command(
+    name = "vox",
+    version,
+    about = "Runs a Spin app (spin.toml) on wasmtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,7 +31,12 @@ struct Preinit {
     /// The component (its id in the manifest).
     component: String,
     /// The Spin manifest giving the component's files and variables.
-    #[arg(short = 'f', long = "from", visible_alias = "file", default_value = "spin.toml")]
+    #[arg(
+        short = 'f',
+        long = "from",
+        visible_alias = "file",
+        default_value = "spin.toml"
+    )]
     manifest: PathBuf,
     /// The component as built, not yet pre-initialised.
     #[arg(long)]
@@ -40,7 +49,12 @@ struct Preinit {
 #[derive(Parser)]
 struct Up {
     /// The Spin manifest to serve.
-    #[arg(short = 'f', long = "from", visible_alias = "file", default_value = "spin.toml")]
+    #[arg(
+        short = 'f',
+        long = "from",
+        visible_alias = "file",
+        default_value = "spin.toml"
+    )]
     manifest: PathBuf,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -87,7 +101,10 @@ fn main() -> std::process::ExitCode {
         Command::Preinit(_) => None,
     };
     vox::logging::init(log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Error: cannot start the async runtime: {e}");
@@ -112,9 +129,14 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn preinit(p: Preinit) -> anyhow::Result<()> {
-    let report = vox::preinit::preinit(&p.manifest, &p.component, &p.wasm, p.output.as_deref()).await?;
+    let report =
+        vox::preinit::preinit(&p.manifest, &p.component, &p.wasm, p.output.as_deref()).await?;
     if !report.rebuilt {
-        println!("component.{}: {} is up to date", p.component, report.output.display());
+        println!(
+            "component.{}: {} is up to date",
+            p.component,
+            report.output.display()
+        );
         return Ok(());
     }
     println!(

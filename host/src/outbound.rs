@@ -46,7 +46,10 @@ impl AllowedHost {
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, "*")) => (h, Port::Any),
             Some((h, p)) => match p.split_once("..").or_else(|| p.split_once('-')) {
-                Some((a, b)) => (h, Port::Range(port_number(entry, a)?, port_number(entry, b)?)),
+                Some((a, b)) => (
+                    h,
+                    Port::Range(port_number(entry, a)?, port_number(entry, b)?),
+                ),
                 None => {
                     let n = port_number(entry, p)?;
                     (h, Port::Range(n, n))
@@ -59,10 +62,19 @@ impl AllowedHost {
         }
         let scheme = match scheme {
             "*" => None,
-            s if s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) => Some(s.to_ascii_lowercase()),
+            s if s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                Some(s.to_ascii_lowercase())
+            }
             s => bail!("{entry:?} has an invalid scheme {s:?}"),
         };
-        Ok(Self { scheme, host: host.to_ascii_lowercase(), port })
+        Ok(Self {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
     }
 
     fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
@@ -84,7 +96,8 @@ impl AllowedHost {
 }
 
 fn port_number(entry: &str, p: &str) -> anyhow::Result<u16> {
-    p.parse().map_err(|_| anyhow::anyhow!("{entry:?} has an invalid port {p:?}"))
+    p.parse()
+        .map_err(|_| anyhow::anyhow!("{entry:?} has an invalid port {p:?}"))
 }
 
 impl OutboundPolicy {
@@ -93,7 +106,9 @@ impl OutboundPolicy {
         let allowed = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| AllowedHost::parse(e).map_err(|err| anyhow::anyhow!("{field}[{i}]: {err}")))
+            .map(|(i, e)| {
+                AllowedHost::parse(e).map_err(|err| anyhow::anyhow!("{field}[{i}]: {err}"))
+            })
             .collect::<anyhow::Result<_>>()?;
         Ok(Self { allowed })
     }
@@ -111,7 +126,9 @@ impl OutboundPolicy {
 
 /// The component id a `http://<id>.spin.internal` URL addresses, if it is one.
 pub fn chained_component(uri: &http::Uri) -> Option<&str> {
-    uri.host()?.strip_suffix(CHAINING_SUFFIX).filter(|id| !id.is_empty())
+    uri.host()?
+        .strip_suffix(CHAINING_SUFFIX)
+        .filter(|id| !id.is_empty())
 }
 
 #[cfg(test)]
@@ -125,7 +142,11 @@ mod tests {
 
     #[test]
     fn matches_scheme_host_and_port() {
-        let p = policy(&["http://asr.spin.internal", "https://*.example.com", "*://localhost:*"]);
+        let p = policy(&[
+            "http://asr.spin.internal",
+            "https://*.example.com",
+            "*://localhost:*",
+        ]);
         assert!(p.allows(&"http://asr.spin.internal/health".parse().unwrap()));
         assert!(!p.allows(&"http://tts.spin.internal/health".parse().unwrap()));
         assert!(!p.allows(&"http://asr.spin.internal:8080/".parse().unwrap()));
@@ -144,7 +165,13 @@ mod tests {
 
     #[test]
     fn recognises_chaining_hosts() {
-        assert_eq!(chained_component(&"http://asr.spin.internal/x".parse().unwrap()), Some("asr"));
-        assert_eq!(chained_component(&"http://example.com/".parse().unwrap()), None);
+        assert_eq!(
+            chained_component(&"http://asr.spin.internal/x".parse().unwrap()),
+            Some("asr")
+        );
+        assert_eq!(
+            chained_component(&"http://example.com/".parse().unwrap()),
+            None
+        );
     }
 }

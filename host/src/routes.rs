@@ -39,7 +39,11 @@ impl Route {
                 None => Segment::Literal(seg.to_string()),
             });
         }
-        Ok(Self { raw: raw.to_string(), segments, wildcard })
+        Ok(Self {
+            raw: raw.to_string(),
+            segments,
+            wildcard,
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,13 +80,19 @@ impl Route {
 
     /// Higher is more specific: exact before wildcard, then more segments, then more literals.
     fn specificity(&self) -> (bool, usize, usize) {
-        let literals = self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count();
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
         (!self.wildcard, self.segments.len(), literals)
     }
 
     fn matches(&self, path: &str) -> Option<RouteMatch> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+        if parts.len() < self.segments.len()
+            || (!self.wildcard && parts.len() != self.segments.len())
+        {
             return None;
         }
         let mut params = Vec::new();
@@ -160,10 +170,17 @@ impl Router {
             .find_map(|(route, _)| route.matches(path).map(|m| (route.clone(), m)));
         let (route, m) = own.unwrap_or_else(|| {
             let catch_all = Route::parse("/...").expect("static route");
-            let m = catch_all.matches(path).expect("catch-all matches every path");
+            let m = catch_all
+                .matches(path)
+                .expect("catch-all matches every path");
             (catch_all, m)
         });
-        Routed { component: component.to_string(), route, params: m.params, path_info: m.path_info }
+        Routed {
+            component: component.to_string(),
+            route,
+            params: m.params,
+            path_info: m.path_info,
+        }
     }
 }
 
@@ -198,12 +215,22 @@ mod tests {
     use super::*;
 
     fn router(routes: &[(&str, &str)]) -> Router {
-        Router::new(routes.iter().map(|(r, c)| (Route::parse(r).unwrap(), c.to_string())).collect())
+        Router::new(
+            routes
+                .iter()
+                .map(|(r, c)| (Route::parse(r).unwrap(), c.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn most_specific_route_wins() {
-        let r = router(&[("/...", "root"), ("/api/...", "api"), ("/api/health", "health"), ("/users/:id", "user")]);
+        let r = router(&[
+            ("/...", "root"),
+            ("/api/...", "api"),
+            ("/api/health", "health"),
+            ("/users/:id", "user"),
+        ]);
         assert_eq!(r.route("/x/y").unwrap().component, "root");
         assert_eq!(r.route("/api/v1/asr").unwrap().component, "api");
         assert_eq!(r.route("/api/v1/asr").unwrap().path_info, "/v1/asr");
@@ -211,7 +238,10 @@ mod tests {
         assert_eq!(r.route("/api/health").unwrap().component, "health");
         assert_eq!(r.route("/api/health").unwrap().path_info, "");
         let user = r.route("/users/42").unwrap();
-        assert_eq!((user.component.as_str(), user.params[0].1.as_str()), ("user", "42"));
+        assert_eq!(
+            (user.component.as_str(), user.params[0].1.as_str()),
+            ("user", "42")
+        );
         assert_eq!(r.route("/users/42/x").unwrap().component, "root");
     }
 

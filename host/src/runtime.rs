@@ -57,7 +57,8 @@ impl Runtime {
             let mut components = HashMap::new();
             for (id, (spec, component, logs)) in pools {
                 let hooks = OutboundHooks::new(&id, spec.outbound.clone(), weak.clone());
-                match ComponentInstances::new(spec, component, &linker, limits.clone(), logs, hooks) {
+                match ComponentInstances::new(spec, component, &linker, limits.clone(), logs, hooks)
+                {
                     Ok(instances) => {
                         components.insert(id, ProxyHandler::new(instances));
                     }
@@ -83,7 +84,10 @@ impl Runtime {
 
     /// Calls `component` with a request whose `spin-*` headers are already set.
     pub async fn call(&self, component: &str, request: Request) -> Result<Response, CallError> {
-        let handler = self.components.get(component).ok_or(CallError::UnknownComponent)?;
+        let handler = self
+            .components
+            .get(component)
+            .ok_or(CallError::UnknownComponent)?;
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         match tokio::time::timeout(self.request_timeout, handler.handle(id, request)).await {
@@ -93,17 +97,25 @@ impl Runtime {
             // The instance's own deadline (the same length) can fire first and end the guest
             // some other way; a failure at the deadline is still the deadline's doing.
             Ok(Err(_)) if started.elapsed() >= self.request_timeout => Err(CallError::Timeout),
-            Ok(Err(e)) if e.is::<TrapOrPanicError>() => Err(CallError::Failed("the component trapped".into())),
+            Ok(Err(e)) if e.is::<TrapOrPanicError>() => {
+                Err(CallError::Failed("the component trapped".into()))
+            }
             Ok(Err(e)) => Err(CallError::Failed(first_line(&e))),
         }
     }
 
     /// Service chaining: routes a request for `http://<component>.spin.internal/...`.
-    pub async fn call_chained(&self, component: &str, mut request: Request) -> Result<Response, CallError> {
+    pub async fn call_chained(
+        &self,
+        component: &str,
+        mut request: Request,
+    ) -> Result<Response, CallError> {
         if !self.components.contains_key(component) {
             return Err(CallError::UnknownComponent);
         }
-        let routed = self.router.route_to_component(component, request.uri().path());
+        let routed = self
+            .router
+            .route_to_component(component, request.uri().path());
         let full_url = request.uri().to_string();
         set_spin_headers(request.headers_mut(), &routed, &full_url, None);
         self.call(component, request).await
@@ -112,5 +124,8 @@ impl Runtime {
 
 fn first_line(e: &wasmtime::Error) -> String {
     let text = format!("{e:#}");
-    text.lines().next().unwrap_or("component failed").to_string()
+    text.lines()
+        .next()
+        .unwrap_or("component failed")
+        .to_string()
 }

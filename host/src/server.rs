@@ -38,8 +38,18 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(listener: TcpListener, runtime: Arc<Runtime>, limits: RequestLimits, shutdown_grace: Duration) -> Self {
-        Self { listener, runtime, limits, shutdown_grace }
+    pub fn new(
+        listener: TcpListener,
+        runtime: Arc<Runtime>,
+        limits: RequestLimits,
+        shutdown_grace: Duration,
+    ) -> Self {
+        Self {
+            listener,
+            runtime,
+            limits,
+            shutdown_grace,
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -75,7 +85,9 @@ impl Server {
                 let ctx = ctx.clone();
                 async move { Ok::<_, Infallible>(ctx.handle(req).await) }
             });
-            let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+            let conn = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
@@ -86,8 +98,14 @@ impl Server {
         // Closing the listener makes new connections fail fast instead of queueing.
         drop(self.listener);
         tracing::info!("shutting down: waiting for in-flight requests");
-        if tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await.is_err() {
-            tracing::warn!(grace_s = self.shutdown_grace.as_secs(), "in-flight requests cut off after the grace period");
+        if tokio::time::timeout(self.shutdown_grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_s = self.shutdown_grace.as_secs(),
+                "in-flight requests cut off after the grace period"
+            );
         }
         crate::instances::shutting_down();
         Ok(())
@@ -112,14 +130,29 @@ impl RequestContext {
         };
         let status = response.status();
         response.map(|body| {
-            RequestLog { method, path, component, status, started, bytes: 0, body }.boxed_unsync()
+            RequestLog {
+                method,
+                path,
+                component,
+                status,
+                started,
+                bytes: 0,
+                body,
+            }
+            .boxed_unsync()
         })
     }
 
-    async fn dispatch(&self, req: http::Request<Incoming>) -> Result<(String, Response), (String, HostError)> {
+    async fn dispatch(
+        &self,
+        req: http::Request<Incoming>,
+    ) -> Result<(String, Response), (String, HostError)> {
         let Some(routed) = self.runtime.router().route(req.uri().path()) else {
             let message = format!("no route for {} {}", req.method(), req.uri().path());
-            return Err((String::new(), HostError::new(StatusCode::NOT_FOUND, "not_found", message)));
+            return Err((
+                String::new(),
+                HostError::new(StatusCode::NOT_FOUND, "not_found", message),
+            ));
         };
         let component = routed.component.clone();
         let max = self.limits.max_body_size;
@@ -139,7 +172,12 @@ impl RequestContext {
             .and_then(|h| h.to_str().ok())
             .map(str::to_string)
             .unwrap_or_else(|| self.local.to_string());
-        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
         let full_url = format!("http://{authority}{path_and_query}");
         if let Ok(uri) = full_url.parse() {
             parts.uri = uri;
@@ -160,7 +198,10 @@ impl RequestContext {
                 HostError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "request_timeout",
-                    format!("request body not received within {}s", self.limits.request_timeout.as_secs_f64()),
+                    format!(
+                        "request body not received within {}s",
+                        self.limits.request_timeout.as_secs_f64()
+                    ),
                 ),
             )),
             Err(CallError::Timeout) => Err((
@@ -187,7 +228,11 @@ impl RequestContext {
             }
             Err(CallError::UnknownComponent) => Err((
                 component.clone(),
-                HostError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("component {component:?} is not running")),
+                HostError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("component {component:?} is not running"),
+                ),
             )),
         }
     }
@@ -216,7 +261,10 @@ impl Body for RequestLog {
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled
             && let Some(data) = frame.data_ref()

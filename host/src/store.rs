@@ -22,13 +22,20 @@ pub struct Host {
 
 impl WasiView for Host {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for Host {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -70,7 +77,13 @@ pub fn new_store(
             .map_err(anyhow::Error::from)
             .map_err(|e| anyhow::anyhow!("cannot mount {}: {e:#}", mount.host.display()))?;
     }
-    let host = Host { table: ResourceTable::new(), wasi: wasi.build(), http: WasiHttpCtx::new(), hooks, variables };
+    let host = Host {
+        table: ResourceTable::new(),
+        wasi: wasi.build(),
+        http: WasiHttpCtx::new(),
+        hooks,
+        variables,
+    };
     let mut store = Store::new(engine, host);
     store.set_epoch_deadline(1);
     store.epoch_deadline_async_yield_and_update(1);

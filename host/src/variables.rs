@@ -93,14 +93,20 @@ impl ComponentVariables {
 
     /// Every name and value, sorted by name.
     pub fn sorted(&self) -> Vec<(&str, &str)> {
-        let mut all: Vec<_> = self.values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut all: Vec<_> = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         all.sort();
         all
     }
 
     pub fn get(&self, name: &str) -> Result<String, Lookup> {
         if check_name(name).is_err() {
-            return Err(Lookup::InvalidName(format!("invalid variable name {name:?}")));
+            return Err(Lookup::InvalidName(format!(
+                "invalid variable name {name:?}"
+            )));
         }
         self.values
             .get(name)
@@ -116,7 +122,9 @@ fn check_name(name: &str) -> anyhow::Result<()> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
-        bail!("invalid variable name {name:?}: use lowercase letters, digits and '_', starting with a letter");
+        bail!(
+            "invalid variable name {name:?}: use lowercase letters, digits and '_', starting with a letter"
+        );
     }
     Ok(())
 }
@@ -146,7 +154,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(app.expand("m-{{ model }}-x", "f").unwrap(), "m-base-x");
-        assert!(app.expand("{{ nope }}", "f").unwrap_err().to_string().contains("nope"));
+        assert!(
+            app.expand("{{ nope }}", "f")
+                .unwrap_err()
+                .to_string()
+                .contains("nope")
+        );
     }
 
     #[test]

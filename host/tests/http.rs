@@ -83,20 +83,42 @@ async fn routes_by_specificity_and_sets_spin_headers() {
     let vox = start(&app, &[]);
     let addr = vox.addr;
 
-    assert!(vox.banner.contains(&format!("front: http://{addr}/api (wildcard)")), "{}", vox.banner);
-    assert!(vox.banner.contains(&format!("exact: http://{addr}/api/exact/headers\n")), "{}", vox.banner);
-    assert!(!vox.banner.contains("back:"), "private component listed: {}", vox.banner);
+    assert!(
+        vox.banner
+            .contains(&format!("front: http://{addr}/api (wildcard)")),
+        "{}",
+        vox.banner
+    );
+    assert!(
+        vox.banner
+            .contains(&format!("exact: http://{addr}/api/exact/headers\n")),
+        "{}",
+        vox.banner
+    );
+    assert!(
+        !vox.banner.contains("back:"),
+        "private component listed: {}",
+        vox.banner
+    );
 
     let wildcard = get(addr, "/api/v1/headers?x=1").await;
     assert_eq!(wildcard.status, 200);
     let h = &wildcard.json()["headers"];
-    assert_eq!(h["spin-full-url"], format!("http://{addr}/api/v1/headers?x=1"));
+    assert_eq!(
+        h["spin-full-url"],
+        format!("http://{addr}/api/v1/headers?x=1")
+    );
     assert_eq!(h["spin-path-info"], "/v1/headers");
     assert_eq!(h["spin-matched-route"], "/api/...");
     assert_eq!(h["spin-raw-component-route"], "/api/...");
     assert_eq!(h["spin-component-route"], "/api");
     assert_eq!(h["spin-base-path"], "/");
-    assert!(h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        h["spin-client-addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
 
     let exact = get(addr, "/api/exact/headers").await.json();
     assert_eq!(exact["headers"]["spin-matched-route"], "/api/exact/headers");
@@ -105,7 +127,8 @@ async fn routes_by_specificity_and_sets_spin_headers() {
     let param = get(addr, "/users/42/headers").await.json();
     assert_eq!(param["headers"]["spin-path-match-id"], "42");
 
-    let component = |path: &'static str| async move { get(addr, path).await.json()["value"].clone() };
+    let component =
+        |path: &'static str| async move { get(addr, path).await.json()["value"].clone() };
     assert_eq!(component("/api/exact/env?name=COMPONENT").await, "front");
     assert_eq!(component("/api/env?name=COMPONENT").await, "front");
 
@@ -123,13 +146,22 @@ async fn private_component_is_reachable_only_by_chaining() {
         assert_eq!(reply.status, 404, "{path}");
         assert_eq!(reply.json()["error"]["code"], "not_found");
     }
-    let chained = get(vox.addr, &chain_to("http://back.spin.internal/x/env?name=COMPONENT")).await;
+    let chained = get(
+        vox.addr,
+        &chain_to("http://back.spin.internal/x/env?name=COMPONENT"),
+    )
+    .await;
     assert_eq!(chained.status, 200);
     assert_eq!(chained.json()["value"], "back");
 
-    let headers = get(vox.addr, &chain_to("http://back.spin.internal/a/b/headers")).await.json();
+    let headers = get(vox.addr, &chain_to("http://back.spin.internal/a/b/headers"))
+        .await
+        .json();
     assert_eq!(headers["headers"]["spin-path-info"], "/a/b/headers");
-    assert_eq!(headers["headers"]["spin-full-url"], "http://back.spin.internal/a/b/headers");
+    assert_eq!(
+        headers["headers"]["spin-full-url"],
+        "http://back.spin.internal/a/b/headers"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +170,13 @@ async fn chained_bodies_stream_both_ways() {
     let vox = start(&app, &[]);
     // front forwards to back's echo; the test holds the request body open, so back cannot
     // have finished when the first echoed chunk reaches us.
-    let mut duplex = Duplex::open(vox.addr, "POST", &chain_to("http://back.spin.internal/echo"), "first;").await;
+    let mut duplex = Duplex::open(
+        vox.addr,
+        "POST",
+        &chain_to("http://back.spin.internal/echo"),
+        "first;",
+    )
+    .await;
     assert_eq!(duplex.status, 200);
     duplex.expect("first;").await;
     duplex.send("second;").await;
@@ -151,12 +189,28 @@ async fn chained_bodies_stream_both_ways() {
 async fn outbound_hosts_are_denied_unless_allowed() {
     let app = app();
     let vox = start(&app, &[]);
-    let denied = get(vox.addr, "/api/fetch?url=http%3A%2F%2Fexample.com%2F").await.json();
-    assert!(denied["error"].as_str().unwrap().contains("HttpRequestDenied"), "{denied}");
+    let denied = get(vox.addr, "/api/fetch?url=http%3A%2F%2Fexample.com%2F")
+        .await
+        .json();
+    assert!(
+        denied["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{denied}"
+    );
 
     // Chaining needs an allowed host too: front may reach back, but not exact.
-    let chained = get(vox.addr, &chain_to("http://exact.spin.internal/env")).await.json();
-    assert!(chained["error"].as_str().unwrap().contains("HttpRequestDenied"), "{chained}");
+    let chained = get(vox.addr, &chain_to("http://exact.spin.internal/env"))
+        .await
+        .json();
+    assert!(
+        chained["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{chained}"
+    );
 
     // An allowed host is reached over the network.
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -169,12 +223,20 @@ async fn outbound_hosts_are_denied_unless_allowed() {
         let reply = "HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong";
         conn.write_all(reply.as_bytes()).await.unwrap();
     });
-    let allowed = get(vox.addr, &format!("/api/fetch?url=http%3A%2F%2F{upstream_addr}%2Fping")).await.json();
+    let allowed = get(
+        vox.addr,
+        &format!("/api/fetch?url=http%3A%2F%2F{upstream_addr}%2Fping"),
+    )
+    .await
+    .json();
     assert_eq!(allowed["status"], 200, "{allowed}");
     assert_eq!(allowed["body"], "pong");
 
     let log = vox.stderr();
-    assert!(log.contains("http://example.com") && log.contains("front"), "log names host and component:\n{log}");
+    assert!(
+        log.contains("http://example.com") && log.contains("front"),
+        "log names host and component:\n{log}"
+    );
 }
 
 #[tokio::test]
@@ -185,10 +247,15 @@ async fn files_are_mounted_read_only() {
     assert_eq!(read["content"], "hello from the host");
     let write = get(vox.addr, "/api/write?path=/data/new.txt").await.json();
     assert_eq!(write["written"], false, "{write}");
-    let overwrite = get(vox.addr, "/api/write?path=/data/hello.txt").await.json();
+    let overwrite = get(vox.addr, "/api/write?path=/data/hello.txt")
+        .await
+        .json();
     assert_eq!(overwrite["written"], false, "{overwrite}");
     assert!(!app.path().join("data/new.txt").exists());
-    assert_eq!(std::fs::read_to_string(app.path().join("data/hello.txt")).unwrap(), "hello from the host");
+    assert_eq!(
+        std::fs::read_to_string(app.path().join("data/hello.txt")).unwrap(),
+        "hello from the host"
+    );
 }
 
 #[tokio::test]
@@ -201,23 +268,43 @@ async fn variables_and_environment_reach_the_component() {
     };
     assert_eq!(var("message").await["value"], "hi there");
     assert_eq!(var("key").await["value"], "s3cret");
-    assert!(var("undeclared").await["error"].as_str().unwrap().contains("undeclared"));
-    assert_eq!(get(vox.addr, "/api/env?name=FOO").await.json()["value"], "bar");
+    assert!(
+        var("undeclared").await["error"]
+            .as_str()
+            .unwrap()
+            .contains("undeclared")
+    );
+    assert_eq!(
+        get(vox.addr, "/api/env?name=FOO").await.json()["value"],
+        "bar"
+    );
 }
 
 #[tokio::test]
 async fn component_output_goes_to_per_component_log_files() {
     let app = app();
     let vox = start(&app, &[]);
-    assert_eq!(get(vox.addr, "/api/print?text=hello-logs").await.status, 200);
+    assert_eq!(
+        get(vox.addr, "/api/print?text=hello-logs").await.status,
+        200
+    );
     let logs = app.path().join(".spin/logs");
     let stdout = std::fs::read_to_string(logs.join("front_stdout.txt")).unwrap();
     let stderr = std::fs::read_to_string(logs.join("front_stderr.txt")).unwrap();
     assert!(stdout.contains("to stdout: hello-logs"), "{stdout:?}");
     assert!(stderr.contains("to stderr: hello-logs"), "{stderr:?}");
     let requests = vox.stderr();
-    let line = requests.lines().find(|l| l.contains("path=/api/print")).expect("request logged");
-    for field in ["method=GET", "component=front", "status=200", "bytes=", "duration_ms="] {
+    let line = requests
+        .lines()
+        .find(|l| l.contains("path=/api/print"))
+        .expect("request logged");
+    for field in [
+        "method=GET",
+        "component=front",
+        "status=200",
+        "bytes=",
+        "duration_ms=",
+    ] {
         assert!(line.contains(field), "{field} missing from {line:?}");
     }
 }
@@ -228,9 +315,16 @@ async fn instances_are_reused_and_serve_concurrently() {
     let vox = start(&app, &[]);
     let mut counts = Vec::new();
     for _ in 0..3 {
-        counts.push(get(vox.addr, "/api/counter").await.json()["count"].as_u64().unwrap());
+        counts.push(
+            get(vox.addr, "/api/counter").await.json()["count"]
+                .as_u64()
+                .unwrap(),
+        );
     }
-    assert!(counts.windows(2).all(|w| w[1] > w[0]), "global state lost between requests: {counts:?}");
+    assert!(
+        counts.windows(2).all(|w| w[1] > w[0]),
+        "global state lost between requests: {counts:?}"
+    );
 
     let started = Instant::now();
     let sleeps = (0..8).map(|_| get(vox.addr, "/api/sleep?ms=600"));
@@ -238,7 +332,10 @@ async fn instances_are_reused_and_serve_concurrently() {
         assert_eq!(reply.status, 200);
     }
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(2400), "8 × 600 ms requests took {took:?}: not concurrent");
+    assert!(
+        took < Duration::from_millis(2400),
+        "8 × 600 ms requests took {took:?}: not concurrent"
+    );
 }
 
 #[tokio::test]
@@ -258,7 +355,10 @@ async fn a_trap_fails_only_its_own_request() {
 #[tokio::test]
 async fn body_size_and_time_limits() {
     let app = app();
-    let vox = start(&app, &["--max-body-size", "1000", "--request-timeout", "1s"]);
+    let vox = start(
+        &app,
+        &["--max-body-size", "1000", "--request-timeout", "1s"],
+    );
 
     let ok = send(vox.addr, "POST", "/api/length", vec![b'x'; 1000]).await;
     assert_eq!(ok.json()["length"], 1000);
@@ -268,7 +368,14 @@ async fn body_size_and_time_limits() {
     assert_eq!(declared.json()["error"]["code"], "payload_too_large");
 
     // Without a content-length the limit is enforced while the body streams in.
-    let chunked = send_stream(vox.addr, "/api/length", &["y".repeat(800), "y".repeat(800)], None, false).await;
+    let chunked = send_stream(
+        vox.addr,
+        "/api/length",
+        &["y".repeat(800), "y".repeat(800)],
+        None,
+        false,
+    )
+    .await;
     assert_eq!(chunked.status, 413);
     assert_eq!(chunked.json()["error"]["code"], "payload_too_large");
 
@@ -286,5 +393,9 @@ async fn body_size_and_time_limits() {
     let busy = get(vox.addr, "/api/spin?ms=5000").await;
     assert_eq!(busy.status, 504, "a guest busy in a loop is interrupted");
 
-    assert_eq!(get(vox.addr, "/api/counter").await.status, 200, "still serving");
+    assert_eq!(
+        get(vox.addr, "/api/counter").await.status,
+        200,
+        "still serving"
+    );
 }

@@ -27,7 +27,18 @@ async fn second_start_loads_compiled_code_from_the_cache() {
     std::fs::copy(support::probe_wasm(), &wasm).unwrap();
     let cache = app.path().join("cache");
     let cache_arg = cache.to_str().unwrap();
-    let compiled = || std::fs::read_dir(&cache).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "cwasm")).count();
+    let compiled = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "cwasm")
+            })
+            .count()
+    };
 
     let first = Vox::start(&app, &["--cache-dir", cache_arg]);
     assert_eq!(get(first.addr, "/counter").await.status, 200);
@@ -37,7 +48,10 @@ async fn second_start_loads_compiled_code_from_the_cache() {
     let second = Vox::start(&app, &["--cache-dir", cache_arg]);
     assert_eq!(get(second.addr, "/counter").await.status, 200);
     let log = second.stderr();
-    assert!(log.contains("Cached"), "second start should hit the cache:\n{log}");
+    assert!(
+        log.contains("Cached"),
+        "second start should hit the cache:\n{log}"
+    );
     drop(second);
 
     // The same path with other content (a custom section appended) is compiled afresh.
@@ -50,7 +64,10 @@ async fn second_start_loads_compiled_code_from_the_cache() {
     let third = Vox::start(&app, &["--cache-dir", cache_arg]);
     assert_eq!(get(third.addr, "/counter").await.status, 200);
     let log = third.stderr();
-    assert!(log.contains("Compiled"), "a changed component must not come from the cache:\n{log}");
+    assert!(
+        log.contains("Compiled"),
+        "a changed component must not come from the cache:\n{log}"
+    );
     assert_eq!(compiled(), 2);
 }
 
@@ -72,7 +89,10 @@ async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
         }
         false
     };
-    assert!(refused.await, "new connections are refused once shutdown starts");
+    assert!(
+        refused.await,
+        "new connections are refused once shutdown starts"
+    );
 
     stream.send("after;").await;
     stream.expect("after;").await;
@@ -84,7 +104,10 @@ async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
         if let Some(status) = vox.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "vox did not exit after its last stream ended");
+        assert!(
+            Instant::now() < deadline,
+            "vox did not exit after its last stream ended"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");

@@ -12,17 +12,29 @@ fn invalid_manifests_are_rejected_with_a_named_field() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 5, "expected invalid manifest cases in {}", dir.display());
+    assert!(
+        cases.len() >= 5,
+        "expected invalid manifest cases in {}",
+        dir.display()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let expected = std::fs::read_to_string(case.with_extension("err")).unwrap();
         let expected = expected.trim();
-        match vox::App::load_with_env(case, |_| None).and_then(|app| app.check_sources().map(|()| app)) {
-            Ok(_) => failures.push(format!("{}: loaded, expected error containing {expected:?}", case.display())),
+        match vox::App::load_with_env(case, |_| None)
+            .and_then(|app| app.check_sources().map(|()| app))
+        {
+            Ok(_) => failures.push(format!(
+                "{}: loaded, expected error containing {expected:?}",
+                case.display()
+            )),
             Err(e) => {
                 let message = format!("{e:#}");
                 if !message.contains(expected) {
-                    failures.push(format!("{}: error {message:?} lacks {expected:?}", case.display()));
+                    failures.push(format!(
+                        "{}: error {message:?} lacks {expected:?}",
+                        case.display()
+                    ));
                 }
             }
         }

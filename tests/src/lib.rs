@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root (where `spin.toml` lives).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A fixture file shipped with these tests.
@@ -51,7 +54,10 @@ fn lazy_manifest() -> PathBuf {
     let root = root();
     let original = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
     let lazy = original.replace("\"target/preinit/", "\"target/wasm32-wasip2/release/");
-    assert_ne!(lazy, original, "spin.toml no longer names pre-initialised components");
+    assert_ne!(
+        lazy, original,
+        "spin.toml no longer names pre-initialised components"
+    );
     let lazy = lazy.replace("source = \"", &format!("source = \"{}/", root.display()));
     let dir = root.join("target/lazy-app");
     std::fs::create_dir_all(&dir).unwrap();
@@ -64,9 +70,16 @@ impl App {
     fn start(manifest: &Path) -> App {
         let root = root();
         let vox = root.join("target/release/vox");
-        assert!(vox.exists(), "{} is missing: run `make build` (or `make test`)", vox.display());
+        assert!(
+            vox.exists(),
+            "{} is missing: run `make build` (or `make test`)",
+            vox.display()
+        );
         for dir in ["models/whisper/tiny.en", "models/voices"] {
-            assert!(root.join(dir).exists(), "{dir} is missing: run `make models`");
+            assert!(
+                root.join(dir).exists(),
+                "{dir} is missing: run `make models`"
+            );
         }
         let port = free_port();
         let server = Command::new(&vox)
@@ -87,7 +100,11 @@ impl App {
             .timeout_global(Some(Duration::from_secs(300)))
             .build()
             .into();
-        let app = App { base: format!("http://127.0.0.1:{port}"), agent, _server: server };
+        let app = App {
+            base: format!("http://127.0.0.1:{port}"),
+            agent,
+            _server: server,
+        };
         app.wait_until_healthy(Duration::from_secs(300));
         app
     }
@@ -132,9 +149,18 @@ impl App {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
-        Response { status, headers, body: read_all(resp.body_mut().as_reader()) }
+        Response {
+            status,
+            headers,
+            body: read_all(resp.body_mut().as_reader()),
+        }
     }
 }
 
@@ -144,7 +170,10 @@ pub fn multipart(fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> (String,
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
-            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
         );
     }
     let (name, filename, data) = file;
@@ -169,7 +198,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -182,7 +214,10 @@ impl Response {
         let json = self.json();
         let message = json["error"]["message"].as_str().unwrap_or_default();
         assert!(!message.is_empty(), "error without message: {json}");
-        json["error"]["code"].as_str().expect("error.code").to_string()
+        json["error"]["code"]
+            .as_str()
+            .expect("error.code")
+            .to_string()
     }
 }
 
@@ -193,13 +228,19 @@ fn read_all(mut reader: impl Read) -> Vec<u8> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The server outlives no test binary: a watchdog stops it when this process is gone.
 fn reap_with_this_process(server_pid: u32) {
     let me = std::process::id();
-    let script = format!("while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {server_pid} 2>/dev/null");
+    let script = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {server_pid} 2>/dev/null"
+    );
     Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())

@@ -4,7 +4,10 @@ use vox_app_tests::{app, fixture};
 
 fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -17,7 +20,9 @@ fn jfk_flac_is_transcribed_with_timestamps() {
     let text = json["text"].as_str().unwrap();
     assert_eq!(
         words(text),
-        words("And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."),
+        words(
+            "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+        ),
         "{text}"
     );
     assert_eq!(json["language"], "en");
@@ -28,14 +33,21 @@ fn jfk_flac_is_transcribed_with_timestamps() {
     let mut last_end = 0.0;
     for s in segments {
         let (start, end) = (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap());
-        assert!(start >= last_end - 0.01 && end > start && end <= duration + 0.5, "{s}");
+        assert!(
+            start >= last_end - 0.01 && end > start && end <= duration + 0.5,
+            "{s}"
+        );
         last_end = end;
     }
 }
 
 #[test]
 fn undecodable_audio_is_a_4xx_and_the_service_keeps_serving() {
-    let resp = app().post("/api/asr", "audio/wav", b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk");
+    let resp = app().post(
+        "/api/asr",
+        "audio/wav",
+        b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk",
+    );
     assert!((400..500).contains(&resp.status), "status {}", resp.status);
     resp.error_code();
     let resp = app().post("/api/asr", "application/octet-stream", b"");

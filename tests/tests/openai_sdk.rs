@@ -17,10 +17,21 @@ fn sdk_python() -> PathBuf {
     let venv = cache.join("venv-openai-3.51.0");
     let python = venv.join("bin/python");
     if !python.exists() {
-        let status = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap();
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap();
         assert!(status.success(), "python3 -m venv failed");
         let status = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", OPENAI_SDK])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                OPENAI_SDK,
+            ])
             .status()
             .unwrap();
         assert!(status.success(), "pip install {OPENAI_SDK} failed");

@@ -11,15 +11,27 @@ fn loaded(app: &App) -> serde_json::Value {
 }
 
 fn transcribe(app: &App, query: &str) -> serde_json::Value {
-    let resp = app.post(&format!("/api/asr?{query}"), "audio/flac", &fixture("jfk.flac"));
+    let resp = app.post(
+        &format!("/api/asr?{query}"),
+        "audio/flac",
+        &fixture("jfk.flac"),
+    );
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
     resp.json()
 }
 
 fn synthesize(app: &App, request: &serde_json::Value) -> Vec<u8> {
-    let resp = app.post("/api/tts", "application/json", request.to_string().as_bytes());
+    let resp = app.post(
+        "/api/tts",
+        "application/json",
+        request.to_string().as_bytes(),
+    );
     assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
-    assert!(resp.body.len() > 22050, "only {} bytes of audio", resp.body.len());
+    assert!(
+        resp.body.len() > 22050,
+        "only {} bytes of audio",
+        resp.body.len()
+    );
     resp.body
 }
 
@@ -27,15 +39,32 @@ fn synthesize(app: &App, request: &serde_json::Value) -> Vec<u8> {
 #[test]
 fn snapshots_start_loaded_and_answer_as_lazy_components_do() {
     // A lazy instance holds nothing until a request needs it; a snapshot starts loaded.
-    assert_eq!(loaded(lazy_app()), serde_json::json!({"asr": [], "tts": []}));
+    assert_eq!(
+        loaded(lazy_app()),
+        serde_json::json!({"asr": [], "tts": []})
+    );
     let preloaded = loaded(app());
-    assert_eq!(preloaded["asr"], serde_json::json!(["tiny.en"]), "{preloaded}");
-    assert_eq!(preloaded["tts"], serde_json::json!(["en_US-joe-medium"]), "{preloaded}");
+    assert_eq!(
+        preloaded["asr"],
+        serde_json::json!(["tiny.en"]),
+        "{preloaded}"
+    );
+    assert_eq!(
+        preloaded["tts"],
+        serde_json::json!(["en_US-joe-medium"]),
+        "{preloaded}"
+    );
 
     for query in ["word_timestamps=true", "beam_size=1&temperature=0"] {
         let (snapshot, lazy) = (transcribe(app(), query), transcribe(lazy_app(), query));
         assert_eq!(snapshot, lazy, "transcripts differ for ?{query}");
-        assert!(snapshot["text"].as_str().unwrap().contains("ask not what your country"), "{snapshot}");
+        assert!(
+            snapshot["text"]
+                .as_str()
+                .unwrap()
+                .contains("ask not what your country"),
+            "{snapshot}"
+        );
     }
 
     // Long enough to use several length buckets (the snapshot built their plans ahead of
@@ -43,8 +72,12 @@ fn snapshots_start_loaded_and_answer_as_lazy_components_do() {
     let text = "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. \
                 It's easy to tell the depth of a well, when the water is clear and the light falls just right \
                 on the stones at the bottom, which shine like old coins.";
-    let request = serde_json::json!({"text": text, "format": "pcm", "noise_scale": 0, "noise_w": 0});
-    let (snapshot, lazy) = (synthesize(app(), &request), synthesize(lazy_app(), &request));
+    let request =
+        serde_json::json!({"text": text, "format": "pcm", "noise_scale": 0, "noise_w": 0});
+    let (snapshot, lazy) = (
+        synthesize(app(), &request),
+        synthesize(lazy_app(), &request),
+    );
     assert_eq!(snapshot.len(), lazy.len(), "audio lengths differ");
     assert!(snapshot == lazy, "audio differs");
 }

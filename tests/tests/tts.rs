@@ -20,8 +20,10 @@ fn wav_stream_is_speech_of_plausible_length() {
     assert_eq!(rate, 22050);
     let seconds = (resp.body.len() - 44) as f64 / 2.0 / rate as f64;
     assert!((1.5..6.0).contains(&seconds), "{seconds} s of audio");
-    let samples: Vec<i16> =
-        resp.body[44..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    let samples: Vec<i16> = resp.body[44..]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
     let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
     assert!(peak > 3000, "audio is near-silent (peak {peak})");
 }
@@ -59,9 +61,15 @@ fn first_sentence_arrives_before_the_last_is_synthesized() {
         total += n;
     }
     let done = started.elapsed();
-    assert!(total > 22050 * 2 * 4, "only {total} bytes for four sentences");
+    assert!(
+        total > 22050 * 2 * 4,
+        "only {total} bytes for four sentences"
+    );
     // The first audio leaves after one sentence's synthesis, not after all four.
-    assert!(first_byte * 2 < done, "first byte at {first_byte:?}, done at {done:?}");
+    assert!(
+        first_byte * 2 < done,
+        "first byte at {first_byte:?}, done at {done:?}"
+    );
 }
 
 #[test]
@@ -87,7 +95,10 @@ fn bad_requests_are_4xx_json() {
 fn wer(reference: &str, hypothesis: &str) -> f64 {
     let norm = |t: &str| -> Vec<String> {
         t.split_whitespace()
-            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
             .filter(|w| !w.is_empty())
             .collect()
     };
@@ -116,11 +127,17 @@ fn harvard_sentences_survive_a_tts_asr_round_trip() {
     ];
     let text = sentences.join(" ");
     // Noise off: the audio, and so the transcript, is deterministic.
-    let body = serde_json::json!({"text": text, "format": "wav", "noise_scale": 0, "noise_w": 0}).to_string();
+    let body = serde_json::json!({"text": text, "format": "wav", "noise_scale": 0, "noise_w": 0})
+        .to_string();
     let speech = app().post("/api/tts", "application/json", body.as_bytes());
     assert_eq!(speech.status, 200);
     let heard = app().post("/api/asr", "audio/wav", &speech.body);
-    assert_eq!(heard.status, 200, "{}", String::from_utf8_lossy(&heard.body));
+    assert_eq!(
+        heard.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&heard.body)
+    );
     let transcript = heard.json()["text"].as_str().unwrap().to_string();
     let error_rate = wer(&text, &transcript);
     // piper-tts's own audio of this text (noise off) transcribed by tiny.en scores 3/33: "canoe
@@ -128,7 +145,10 @@ fn harvard_sentences_survive_a_tts_asr_round_trip() {
     // piper-tts's newer build, also has "a chicken" heard as "the chicken": 4/33. Any further
     // miss is a regression.
     const ROUND_TRIP_WER: f64 = 4.0 / 33.0;
-    assert!(error_rate <= ROUND_TRIP_WER + 1e-9, "WER {error_rate:.3}: {transcript}");
+    assert!(
+        error_rate <= ROUND_TRIP_WER + 1e-9,
+        "WER {error_rate:.3}: {transcript}"
+    );
 }
 
 #[test]

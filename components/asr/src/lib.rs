@@ -12,7 +12,11 @@ use vox_api::ErrorStyle;
 use vox_http_kit::reply;
 
 /// The service's routes, for 404/405 answers.
-const ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/models"), ("POST", "/transcribe")];
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/models"),
+    ("POST", "/transcribe"),
+];
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {

@@ -31,13 +31,18 @@ pub async fn default_model() -> String {
 
 /// Model directories that hold a faster-whisper checkpoint.
 pub fn installed() -> Vec<ModelInfo> {
-    let Ok(entries) = std::fs::read_dir(MODELS_DIR) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(MODELS_DIR) else {
+        return Vec::new();
+    };
     let mut models: Vec<ModelInfo> = entries
         .flatten()
         .filter(|e| e.path().join("model.bin").is_file())
         .filter_map(|e| {
             let id = e.file_name().into_string().ok()?;
-            Some(ModelInfo { multilingual: is_multilingual(&e.path()), id })
+            Some(ModelInfo {
+                multilingual: is_multilingual(&e.path()),
+                id,
+            })
         })
         .collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
@@ -45,7 +50,10 @@ pub fn installed() -> Vec<ModelInfo> {
 }
 
 pub async fn list() -> Result<serde_json::Value, ApiError> {
-    let list = ModelList { models: installed(), default: Some(default_model().await) };
+    let list = ModelList {
+        models: installed(),
+        default: Some(default_model().await),
+    };
     serde_json::to_value(list).map_err(|e| ApiError::internal(e.to_string()))
 }
 
@@ -62,8 +70,8 @@ pub fn get(id: &str) -> Result<Rc<Model>, ApiError> {
         return Ok(model);
     }
     let dir = model_dir(id)?;
-    let mut model = Model::load(&dir)
-        .map_err(|e| ApiError::internal(format!("loading model `{id}`: {e}")))?;
+    let mut model =
+        Model::load(&dir).map_err(|e| ApiError::internal(format!("loading model `{id}`: {e}")))?;
     // VAD is optional: without its files, `vad_filter` requests get a clear error from the model.
     if let Ok(vad) = Vad::load(Path::new(VAD_DIR)) {
         model = model.with_vad(vad);
@@ -81,7 +89,10 @@ fn model_dir(id: &str) -> Result<PathBuf, ApiError> {
         return Err(ApiError::new(
             404,
             "model_not_found",
-            format!("no model `{id}` is installed; installed: {}", names.join(", ")),
+            format!(
+                "no model `{id}` is installed; installed: {}",
+                names.join(", ")
+            ),
         )
         .with_param("model"));
     }
@@ -93,7 +104,8 @@ fn model_dir(id: &str) -> Result<PathBuf, ApiError> {
 fn is_multilingual(dir: &Path) -> bool {
     std::fs::read(dir.join("vocabulary.txt"))
         .map(|v| {
-            let lines = v.iter().filter(|b| **b == b'\n').count() + usize::from(v.last() != Some(&b'\n'));
+            let lines =
+                v.iter().filter(|b| **b == b'\n').count() + usize::from(v.last() != Some(&b'\n'));
             lines >= 51_865
         })
         .unwrap_or(false)

@@ -27,9 +27,11 @@ pub async fn handle(req: Request) -> Result {
     let model = models::get(&model_id)?;
     let decoded = decode(&audio, hint)?;
     let whisper_options = to_whisper(&options, model.is_multilingual())?;
-    let transcript = model.transcribe(&decoded.samples, &whisper_options).map_err(whisper_error)?;
-    let body = serde_json::to_value(wire(transcript))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let transcript = model
+        .transcribe(&decoded.samples, &whisper_options)
+        .map_err(whisper_error)?;
+    let body =
+        serde_json::to_value(wire(transcript)).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(reply::json(200, &body))
 }
 
@@ -38,12 +40,22 @@ async fn upload(
     req: Request,
     content_type: Option<&str>,
 ) -> Result<(Bytes, Option<String>, Vec<(String, String)>)> {
-    let bytes = body::read_bounded(req, limits::MAX_UPLOAD_BYTES as u64, "the audio upload").await?;
-    let Some(ct) = content_type.filter(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data")) else {
-        return Ok((bytes, multipart::audio_mime(content_type).map(str::to_string), Vec::new()));
+    let bytes =
+        body::read_bounded(req, limits::MAX_UPLOAD_BYTES as u64, "the audio upload").await?;
+    let Some(ct) =
+        content_type.filter(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"))
+    else {
+        return Ok((
+            bytes,
+            multipart::audio_mime(content_type).map(str::to_string),
+            Vec::new(),
+        ));
     };
     let boundary = multipart::boundary(ct).map_err(ApiError::from)?;
-    let limits = multipart::Limits { max_file_bytes: limits::MAX_UPLOAD_BYTES as u64, ..Default::default() };
+    let limits = multipart::Limits {
+        max_file_bytes: limits::MAX_UPLOAD_BYTES as u64,
+        ..Default::default()
+    };
     let form = multipart::parse(&bytes, &boundary, &limits).map_err(ApiError::from)?;
     let file = form.file.ok_or_else(|| ApiError::missing_param("file"))?;
     let hint = file.audio_content_type();
@@ -58,7 +70,11 @@ fn decode(audio: &[u8], hint: Option<String>) -> Result<DecodedAudio> {
         options = options.with_hint(hint);
     }
     vox_audio::decode(audio, &options).map_err(|e| {
-        let status = if matches!(e.code(), "audio_too_long" | "audio_too_large") { 413 } else { 400 };
+        let status = if matches!(e.code(), "audio_too_long" | "audio_too_large") {
+            413
+        } else {
+            400
+        };
         ApiError::new(status, e.code(), e.to_string())
     })
 }
@@ -72,7 +88,9 @@ fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOpti
     }
     out.task = match options.task {
         Some(Task::Translate) if !multilingual => {
-            return Err(ApiError::invalid_param("task", "translation needs a multilingual model").into());
+            return Err(
+                ApiError::invalid_param("task", "translation needs a multilingual model").into(),
+            );
         }
         Some(Task::Translate) => vox_whisper::Task::Translate,
         _ => vox_whisper::Task::Transcribe,
@@ -95,7 +113,9 @@ fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOpti
 
 fn whisper_error(e: vox_whisper::Error) -> ApiError {
     match e {
-        vox_whisper::Error::InvalidOption(message) => ApiError::bad_request("invalid_parameter", message),
+        vox_whisper::Error::InvalidOption(message) => {
+            ApiError::bad_request("invalid_parameter", message)
+        }
         other => ApiError::internal(other.to_string()),
     }
 }
@@ -123,7 +143,12 @@ fn wire(t: vox_whisper::Transcript) -> Transcript {
                 words: (!s.words.is_empty()).then(|| {
                     s.words
                         .into_iter()
-                        .map(|w| Word { start: w.start, end: w.end, word: w.word, probability: w.probability })
+                        .map(|w| Word {
+                            start: w.start,
+                            end: w.end,
+                            word: w.word,
+                            probability: w.probability,
+                        })
                         .collect()
                 }),
             })
@@ -132,5 +157,8 @@ fn wire(t: vox_whisper::Transcript) -> Transcript {
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }

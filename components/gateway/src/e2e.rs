@@ -9,9 +9,9 @@ use vox_api::{ApiError, ErrorStyle, percent, sse};
 
 use crate::audio_sse::{self, Stop};
 use crate::native::{audio_reply, transcribe_upload};
-use vox_http_kit::reply::{self, Result};
 use crate::routes::header;
 use crate::upstream::{self, Ctx, Service};
+use vox_http_kit::reply::{self, Result};
 
 /// Query keys for the synthesis half, beside the asr options.
 const TTS_KEYS: &[&str] = &["voice", "speaker", "speed", "format"];

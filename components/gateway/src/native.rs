@@ -8,10 +8,10 @@ use vox_api::limits::{MAX_TTS_BODY_BYTES, MAX_UPLOAD_BYTES};
 use vox_api::query::{AsrOptions, Query};
 use vox_api::speech;
 
-use vox_http_kit::body::{check_length, read_bounded};
-use vox_http_kit::reply::{self, Reply, Result};
 use crate::routes::header;
 use crate::upstream::{self, Ctx, Service};
+use vox_http_kit::body::{check_length, read_bounded};
+use vox_http_kit::reply::{self, Reply, Result};
 
 /// Headers of the tts audio stream the client needs to play it.
 pub const AUDIO_HEADERS: &[&str] = &["x-sample-rate", "x-channels"];

@@ -14,10 +14,10 @@ use vox_api::{ApiError, ErrorStyle, speech, sse};
 
 use crate::audio_sse::{self, Stop};
 use crate::native::audio_reply;
-use vox_http_kit::body::read_bounded;
-use vox_http_kit::reply::{self, Result};
 use crate::routes::header;
 use crate::upstream::{self, Ctx, Service};
+use vox_http_kit::body::read_bounded;
+use vox_http_kit::reply::{self, Result};
 
 /// A multipart upload in, a transcript in the requested `response_format` out.
 pub async fn transcriptions(req: Request, ctx: &Ctx, task: Task) -> Result {

@@ -4,9 +4,9 @@ use spin_sdk::http::Request;
 use vox_api::routes::{Endpoint, Match};
 use vox_api::{ApiError, ErrorStyle, request_id};
 
-use vox_http_kit::reply::{self, Reply};
 use crate::upstream::Ctx;
 use crate::{auth, cors, e2e, native, openai};
+use vox_http_kit::reply::{self, Reply};
 
 pub async fn handle(req: Request) -> Reply {
     let method = req.method().as_str().to_string();

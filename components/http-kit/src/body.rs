@@ -21,9 +21,17 @@ pub fn check_length(req: &Request, limit: u64, what: &str) -> Result<(), ApiErro
 /// Reads a whole request body of at most `limit` bytes: 413 beyond it.
 pub async fn read_bounded(req: Request, limit: u64, what: &str) -> Result<Bytes, ApiError> {
     check_length(&req, limit, what)?;
-    match Limited::new(req.into_body(), limit as usize).collect().await {
+    match Limited::new(req.into_body(), limit as usize)
+        .collect()
+        .await
+    {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::payload_too_large(what, limit)),
-        Err(e) => Err(ApiError::bad_request("body_read_failed", format!("reading {what} failed: {e}"))),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::payload_too_large(what, limit))
+        }
+        Err(e) => Err(ApiError::bad_request(
+            "body_read_failed",
+            format!("reading {what} failed: {e}"),
+        )),
     }
 }

@@ -47,7 +47,11 @@ pub fn set_header(resp: &mut Reply, name: &'static str, value: &str) {
 /// The error for a request no route took: 405 naming the allowed methods when the path is
 /// known under another method, else 404. `routes` lists (method, path) pairs.
 pub fn unrouted(method: &str, path: &str, routes: &[(&str, &str)]) -> ApiError {
-    let allowed: Vec<&str> = routes.iter().filter(|(_, p)| *p == path).map(|(m, _)| *m).collect();
+    let allowed: Vec<&str> = routes
+        .iter()
+        .filter(|(_, p)| *p == path)
+        .map(|(m, _)| *m)
+        .collect();
     if allowed.is_empty() {
         ApiError::not_found(method, path)
     } else {

@@ -12,7 +12,11 @@ use vox_api::ErrorStyle;
 use vox_http_kit::reply;
 
 /// The service's routes, for 404/405 answers.
-const ROUTES: &[(&str, &str)] = &[("GET", "/health"), ("GET", "/voices"), ("POST", "/synthesize")];
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/voices"),
+    ("POST", "/synthesize"),
+];
 
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
@@ -44,8 +48,17 @@ async fn health() -> vox_http_kit::Result {
 }
 
 async fn synthesize(req: Request) -> vox_http_kit::Result {
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let body = vox_http_kit::body::read_bounded(req, vox_api::limits::MAX_TTS_BODY_BYTES, "the synthesis request").await?;
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = vox_http_kit::body::read_bounded(
+        req,
+        vox_api::limits::MAX_TTS_BODY_BYTES,
+        "the synthesis request",
+    )
+    .await?;
     let request = request::parse(content_type.as_deref(), &body)?;
     let voice_id = match &request.voice {
         Some(id) => id.clone(),

@@ -5,8 +5,8 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use futures::SinkExt;
-use futures::channel::mpsc;
 use futures::StreamExt;
+use futures::channel::mpsc;
 use spin_sdk::http::box_body;
 use vox_api::ApiError;
 use vox_http_kit::{Result, reply};
@@ -28,21 +28,27 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
         .filter(|p| !p.trim().is_empty())
         .collect();
     if sentences.is_empty() {
-        return Err(ApiError::bad_request("empty_text", "`text` has nothing to speak").with_param("text"));
+        return Err(
+            ApiError::bad_request("empty_text", "`text` has nothing to speak").with_param("text"),
+        );
     }
 
     let sample_rate = loaded.voice.sample_rate();
     // A channel of one: the synthesizer waits for the client to take each chunk (backpressure),
     // and stops when the client has gone (the receiver is dropped).
     let (mut tx, rx) = mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(1);
-    let header = (request.format == AudioFormat::Wav).then(|| Bytes::copy_from_slice(&vox_audio::wav_header(sample_rate, 1, None)));
+    let header = (request.format == AudioFormat::Wav)
+        .then(|| Bytes::copy_from_slice(&vox_audio::wav_header(sample_rate, 1, None)));
     spin_sdk::wasip3::spawn(async move {
         if let Some(header) = header {
             if tx.send(Ok(header)).await.is_err() {
                 return;
             }
         }
-        let synthesizer = loaded.voice.synthesizer(&sentences, params).first_clause_early(true);
+        let synthesizer = loaded
+            .voice
+            .synthesizer(&sentences, params)
+            .first_clause_early(true);
         for chunk in synthesizer {
             let item = chunk
                 .map(|c| Bytes::from(vox_audio::f32_to_s16le(&c.samples)))
@@ -85,7 +91,9 @@ fn params(loaded: &LoadedVoice, request: &Synthesize) -> Result<SynthesisParams>
             .voice
             .config()
             .speaker_id(Some(&speaker))
-            .map_err(|e| ApiError::bad_request("unknown_speaker", e.to_string()).with_param("speaker"))?;
+            .map_err(|e| {
+                ApiError::bad_request("unknown_speaker", e.to_string()).with_param("speaker")
+            })?;
         params.speaker = Some(speaker);
     }
     Ok(params)

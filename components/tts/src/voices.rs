@@ -38,7 +38,9 @@ pub async fn default_voice() -> String {
 
 /// Voices whose model and config are both present.
 pub fn installed() -> Vec<VoiceInfo> {
-    let Ok(entries) = std::fs::read_dir(VOICES_DIR) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(VOICES_DIR) else {
+        return Vec::new();
+    };
     let mut voices: Vec<VoiceInfo> = entries
         .flatten()
         .filter_map(|e| {
@@ -53,7 +55,10 @@ pub fn installed() -> Vec<VoiceInfo> {
 }
 
 pub async fn list() -> Result<serde_json::Value, ApiError> {
-    let list = VoiceList { voices: installed(), default: Some(default_voice().await) };
+    let list = VoiceList {
+        voices: installed(),
+        default: Some(default_voice().await),
+    };
     serde_json::to_value(list).map_err(|e| ApiError::internal(e.to_string()))
 }
 
@@ -75,8 +80,18 @@ pub fn get(id: &str) -> Result<Rc<LoadedVoice>, ApiError> {
 /// Loads voice `id` with the plans for every bucket built now (pre-initialisation).
 pub fn preload(id: &str) -> Result<(), ApiError> {
     match LOADED.with(|v| v.borrow().get(id).cloned()) {
-        Some(voice) => voice.voice.warm_up().map_err(|e| ApiError::internal(format!("voice `{id}`: {e}"))),
-        None => load(id, VoiceOptions { warm_up: true, ..VoiceOptions::default() }).map(drop),
+        Some(voice) => voice
+            .voice
+            .warm_up()
+            .map_err(|e| ApiError::internal(format!("voice `{id}`: {e}"))),
+        None => load(
+            id,
+            VoiceOptions {
+                warm_up: true,
+                ..VoiceOptions::default()
+            },
+        )
+        .map(drop),
     }
 }
 
@@ -99,7 +114,10 @@ fn voice_path(id: &str) -> Result<PathBuf, ApiError> {
         return Err(ApiError::new(
             404,
             "voice_not_found",
-            format!("no voice `{id}` is installed; installed: {}", names.join(", ")),
+            format!(
+                "no voice `{id}` is installed; installed: {}",
+                names.join(", ")
+            ),
         )
         .with_param("voice"));
     }
@@ -118,7 +136,12 @@ fn describe(id: String, config_json: &str) -> VoiceInfo {
     let config = VoiceConfig::from_json(config_json).ok();
     let speakers = config
         .as_ref()
-        .map(|c| c.speaker_id_map.iter().map(|(name, id)| serde_json::json!({"name": name, "id": id})).collect())
+        .map(|c| {
+            c.speaker_id_map
+                .iter()
+                .map(|(name, id)| serde_json::json!({"name": name, "id": id}))
+                .collect()
+        })
         .unwrap_or_default();
     VoiceInfo {
         id,

@@ -82,7 +82,10 @@ impl Synthesize {
         let mut s = Self::new(text, format);
         s.voice = non_empty(query.get("voice"));
         s.speaker = query.get("speaker").map(speaker_value);
-        s.speed = query.get("speed").map(|v| parse_number("speed", v)).transpose()?;
+        s.speed = query
+            .get("speed")
+            .map(|v| parse_number("speed", v))
+            .transpose()?;
         Ok(s)
     }
 

@@ -321,7 +321,14 @@ impl Builder {
     /// Attention over `rows` query rows, `block` rows at a time: a row's softmax needs only its
     /// own scores, so the whole `[b, H, rows, frames]` score matrix (54 MB per encoder layer for
     /// tiny's 6 heads × 1500 × 1500) is never held at once; each row is computed as before.
-    fn attention_in_blocks(&mut self, q: &str, kt: &str, v: &str, rows: usize, block: usize) -> String {
+    fn attention_in_blocks(
+        &mut self,
+        q: &str,
+        kt: &str,
+        v: &str,
+        rows: usize,
+        block: usize,
+    ) -> String {
         let axes = self.i64s(&[2]);
         let mut parts = Vec::new();
         for start in (0..rows).step_by(block) {

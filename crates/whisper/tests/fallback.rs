@@ -16,7 +16,9 @@ fn unmeetable_threshold_tries_every_temperature() {
         no_speech_threshold: None,
         ..Default::default()
     };
-    let transcript = tiny_en().transcribe(&read_wav("librispeech-test-clean-c.wav"), &opts).unwrap();
+    let transcript = tiny_en()
+        .transcribe(&read_wav("librispeech-test-clean-c.wav"), &opts)
+        .unwrap();
     assert!(!transcript.segments.is_empty());
     for segment in &transcript.segments {
         assert_eq!(segment.temperature, 1.0);
@@ -29,7 +31,11 @@ fn unmeetable_threshold_tries_every_temperature() {
 
 #[test]
 fn sampling_is_reproducible() {
-    let opts = TranscribeOptions { beam_size: 1, temperatures: vec![0.8], ..Default::default() };
+    let opts = TranscribeOptions {
+        beam_size: 1,
+        temperatures: vec![0.8],
+        ..Default::default()
+    };
     let audio = read_wav("librispeech-test-clean-c.wav");
     let a = tiny_en().transcribe(&audio, &opts).unwrap();
     let b = tiny_en().transcribe(&audio, &opts).unwrap();

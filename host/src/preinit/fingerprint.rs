@@ -47,7 +47,10 @@ fn files(h: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {
         let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy();
         field(h, "file", &relative);
         h.update(meta.len().to_le_bytes());
-        let modified = meta.modified()?.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let modified = meta
+            .modified()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         h.update(modified.as_nanos().to_le_bytes());
     }
     Ok(())

@@ -39,19 +39,30 @@ pub struct Report {
 /// Pre-initialises component `id` of the app in `manifest` from the plain build `input`,
 /// writing the snapshot to `output` (by default the component's `source`). Does nothing when
 /// the snapshot there was made from the same component, variables and files.
-pub async fn preinit(manifest: &Path, id: &str, input: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
+pub async fn preinit(
+    manifest: &Path,
+    id: &str,
+    input: &Path,
+    output: Option<&Path>,
+) -> anyhow::Result<Report> {
     let started = Instant::now();
     let app = App::load(manifest)?;
     let spec = app
         .components
         .get(id)
         .with_context(|| format!("{} has no [component.{id}]", manifest.display()))?;
-    let output = output.map(Path::to_path_buf).unwrap_or_else(|| spec.source.clone());
+    let output = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| spec.source.clone());
     if same_file(input, &output) {
-        bail!("the snapshot would overwrite its input {}; give --output", input.display());
+        bail!(
+            "the snapshot would overwrite its input {}; give --output",
+            input.display()
+        );
     }
     let wasm = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let fingerprint = fingerprint::of(&wasm, spec).context("cannot read the component's mounted files")?;
+    let fingerprint =
+        fingerprint::of(&wasm, spec).context("cannot read the component's mounted files")?;
     let stamp = stamp_path(&output);
     let mut report = Report {
         rebuilt: false,
@@ -61,12 +72,14 @@ pub async fn preinit(manifest: &Path, id: &str, input: &Path, output: Option<&Pa
         total: Duration::ZERO,
         output,
     };
-    if report.output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == fingerprint) {
+    if report.output.is_file()
+        && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == fingerprint)
+    {
         report.output_bytes = std::fs::metadata(&report.output)?.len();
     } else {
-        let (snapshot, initialize) = snapshot(&wasm, spec)
-            .await
-            .with_context(|| format!("cannot pre-initialise component.{id} ({})", input.display()))?;
+        let (snapshot, initialize) = snapshot(&wasm, spec).await.with_context(|| {
+            format!("cannot pre-initialise component.{id} ({})", input.display())
+        })?;
         write_atomically(&report.output, &snapshot)?;
         write_atomically(&stamp, fingerprint.as_bytes())?;
         report.rebuilt = true;
@@ -85,15 +98,26 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
     // function renumbering assumes the former), so the export stays; calling it again on a
     // snapshot finds everything loaded and does nothing.
     wizer.keep_init_func(true);
-    let (cx, instrumented) = wizer.instrument_component(wasm).map_err(anyhow::Error::from)?;
+    let (cx, instrumented) = wizer
+        .instrument_component(wasm)
+        .map_err(anyhow::Error::from)?;
 
     let engine = crate::engine::new_engine()?;
     let component = Component::new(&engine, &instrumented).map_err(anyhow::Error::from)?;
     let linker = crate::store::linker(&engine)?;
     let hooks = OutboundHooks::new(&spec.id, spec.outbound.clone(), Weak::new());
     let logs = ComponentLogs::to_stderr()?;
-    let mut store = crate::store::new_store(&engine, spec, &logs, hooks, Arc::new(spec.variables.clone()))?;
-    let instance = linker.instantiate_async(&mut store, &component).await.map_err(anyhow::Error::from)?;
+    let mut store = crate::store::new_store(
+        &engine,
+        spec,
+        &logs,
+        hooks,
+        Arc::new(spec.variables.clone()),
+    )?;
+    let instance = linker
+        .instantiate_async(&mut store, &component)
+        .await
+        .map_err(anyhow::Error::from)?;
     // Wizer reads each memory back as one `list<u8>`: allow a full 4 GiB wasm32 memory.
     store.set_hostcall_fuel(usize::MAX);
 
@@ -102,7 +126,13 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
     let initialize = started.elapsed();
 
     let snapshot = wizer
-        .snapshot_component(&cx, &mut snapshot::Snapshotting { store: &mut store, instance })
+        .snapshot_component(
+            &cx,
+            &mut snapshot::Snapshotting {
+                store: &mut store,
+                instance,
+            },
+        )
         .await
         .map_err(anyhow::Error::from)
         .context("cannot snapshot the initialised instance")?;
@@ -141,7 +171,13 @@ fn typed_export<R: Lift + ComponentNamedList + Send + Sync + 'static>(
     interface: &str,
     func: &str,
 ) -> anyhow::Result<TypedFunc<(), R>> {
-    let (_, iface) = instance.get_export(&mut *store, None, interface).context("no such interface")?;
-    let (_, index) = instance.get_export(&mut *store, Some(&iface), func).with_context(|| format!("no function `{func}`"))?;
-    instance.get_typed_func::<(), R>(&mut *store, index).map_err(anyhow::Error::from)
+    let (_, iface) = instance
+        .get_export(&mut *store, None, interface)
+        .context("no such interface")?;
+    let (_, index) = instance
+        .get_export(&mut *store, Some(&iface), func)
+        .with_context(|| format!("no function `{func}`"))?;
+    instance
+        .get_typed_func::<(), R>(&mut *store, index)
+        .map_err(anyhow::Error::from)
 }

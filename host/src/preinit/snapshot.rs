@@ -19,14 +19,22 @@ impl Snapshotting<'_> {
     async fn call<R: Lift + Send + Sync + 'static>(&mut self, interface: &str, func: &str) -> R {
         let f = typed_export::<(R,)>(self.store, &self.instance, interface, func)
             .unwrap_or_else(|e| panic!("wizer accessor {interface}#{func}: {e:#}"));
-        f.call_async(&mut *self.store, ()).await.unwrap_or_else(|e| panic!("wizer accessor {interface}#{func}: {e:#}")).0
+        f.call_async(&mut *self.store, ())
+            .await
+            .unwrap_or_else(|e| panic!("wizer accessor {interface}#{func}: {e:#}"))
+            .0
     }
 }
 
 // Wizer's trait cannot return errors; its accessors exist by construction, so a failure here
 // is a bug in the instrumentation, not in the user's component.
 impl ComponentInstanceState for Snapshotting<'_> {
-    async fn call_func_ret_list_u8(&mut self, instance: &str, func: &str, contents: impl FnOnce(&[u8]) + Send) {
+    async fn call_func_ret_list_u8(
+        &mut self,
+        instance: &str,
+        func: &str,
+        contents: impl FnOnce(&[u8]) + Send,
+    ) {
         let list: WasmList<u8> = self.call(instance, func).await;
         contents(list.as_le_slice(&*self.store));
     }

@@ -16,7 +16,10 @@ use hyper::body::{Frame, Incoming};
 use tokio::sync::mpsc;
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Test components get their own target dir so this nested cargo never waits on the lock
@@ -31,7 +34,14 @@ pub fn probe_wasm() -> &'static Path {
     BUILT.get_or_init(|| {
         let target_dir = components_target_dir();
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "vox-test-probe"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "vox-test-probe",
+            ])
             .current_dir(workspace_root())
             .env("CARGO_TARGET_DIR", &target_dir)
             .env_remove("RUSTFLAGS")
@@ -55,7 +65,11 @@ impl AppDir {
     pub fn new(manifest: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let probe = probe_wasm().display().to_string();
-        std::fs::write(dir.path().join("spin.toml"), manifest.replace("{probe}", &probe)).unwrap();
+        std::fs::write(
+            dir.path().join("spin.toml"),
+            manifest.replace("{probe}", &probe),
+        )
+        .unwrap();
         Self { dir }
     }
 
@@ -100,7 +114,8 @@ impl Vox {
             .stderr(stderr);
         if !args.contains(&"--cache-dir") {
             // Shared across tests so the probe compiles once, not once per server.
-            cmd.arg("--cache-dir").arg(components_target_dir().join("compiled-cache"));
+            cmd.arg("--cache-dir")
+                .arg(components_target_dir().join("compiled-cache"));
         }
         for (k, v) in env {
             cmd.env(k, v);
@@ -126,13 +141,23 @@ impl Vox {
                 wait = Duration::from_millis(300);
             }
         }
-        let serving = banner.lines().find_map(|l| l.strip_prefix("Serving http://"));
+        let serving = banner
+            .lines()
+            .find_map(|l| l.strip_prefix("Serving http://"));
         let Some(addr) = serving else {
             let _ = child.kill();
-            panic!("vox did not start; stderr:\n{}", std::fs::read_to_string(&stderr_path).unwrap_or_default());
+            panic!(
+                "vox did not start; stderr:\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
         };
         let addr = addr.trim().parse().unwrap();
-        Self { child, addr, banner, stderr_path }
+        Self {
+            child,
+            addr,
+            banner,
+            stderr_path,
+        }
     }
 
     pub fn stderr(&self) -> String {
@@ -144,7 +169,10 @@ impl Vox {
     }
 
     pub fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 }
@@ -178,16 +206,24 @@ impl Reply {
 type ClientBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 
 async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<ClientBody> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to vox");
-    stream.set_nodelay(true).unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    let stream = tokio::net::TcpStream::connect(addr)
         .await
-        .unwrap();
+        .expect("connect to vox");
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
     tokio::spawn(conn);
     sender
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, body: ClientBody) -> http::Request<ClientBody> {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: ClientBody,
+) -> http::Request<ClientBody> {
     http::Request::builder()
         .method(method)
         .uri(path)
@@ -200,7 +236,10 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: ClientBody) -> http
 pub async fn send(addr: SocketAddr, method: &str, path: &str, body: impl Into<Bytes>) -> Reply {
     let mut sender = connect(addr).await;
     let body = Full::new(body.into()).boxed();
-    let resp = sender.send_request(request(addr, method, path, body)).await.expect("send request");
+    let resp = sender
+        .send_request(request(addr, method, path, body))
+        .await
+        .expect("send request");
     read(resp).await
 }
 
@@ -211,7 +250,11 @@ pub async fn get(addr: SocketAddr, path: &str) -> Reply {
 async fn read(resp: http::Response<Incoming>) -> Reply {
     let (parts, body) = resp.into_parts();
     let body = body.collect().await.expect("read response body").to_bytes();
-    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
 }
 
 /// A request whose body the test feeds chunk by chunk, with the response read as it streams.
@@ -227,20 +270,34 @@ impl Duplex {
         let mut sender = connect(addr).await;
         let (tx, rx) = mpsc::channel::<Bytes>(4);
         let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(Frame::data(b)), rx))
+            rx.recv()
+                .await
+                .map(|b| (Ok::<_, std::convert::Infallible>(Frame::data(b)), rx))
         });
         let body = StreamBody::new(stream).boxed();
         tx.send(Bytes::from(first.to_string())).await.unwrap();
-        let resp = tokio::time::timeout(Duration::from_secs(20), sender.send_request(request(addr, method, path, body)))
-            .await
-            .expect("response headers in time")
-            .expect("send request");
+        let resp = tokio::time::timeout(
+            Duration::from_secs(20),
+            sender.send_request(request(addr, method, path, body)),
+        )
+        .await
+        .expect("response headers in time")
+        .expect("send request");
         let (parts, response) = resp.into_parts();
-        Self { body_tx: Some(tx), status: parts.status.as_u16(), response }
+        Self {
+            body_tx: Some(tx),
+            status: parts.status.as_u16(),
+            response,
+        }
     }
 
     pub async fn send(&self, chunk: &str) {
-        self.body_tx.as_ref().unwrap().send(Bytes::from(chunk.to_string())).await.unwrap();
+        self.body_tx
+            .as_ref()
+            .unwrap()
+            .send(Bytes::from(chunk.to_string()))
+            .await
+            .unwrap();
     }
 
     pub fn finish(&mut self) {
@@ -258,11 +315,16 @@ impl Duplex {
                             got.extend_from_slice(d);
                         }
                     }
-                    other => panic!("response ended early ({other:?}) after {:?}", String::from_utf8_lossy(&got)),
+                    other => panic!(
+                        "response ended early ({other:?}) after {:?}",
+                        String::from_utf8_lossy(&got)
+                    ),
                 }
             }
         };
-        tokio::time::timeout(Duration::from_secs(20), read).await.expect("echoed data in time");
+        tokio::time::timeout(Duration::from_secs(20), read)
+            .await
+            .expect("echoed data in time");
         assert_eq!(String::from_utf8_lossy(&got), expected);
     }
 
@@ -293,7 +355,9 @@ pub async fn send_stream(
     let mut sender = connect(addr).await;
     let (tx, rx) = mpsc::channel::<Bytes>(chunks.len().max(1));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::convert::Infallible>(Frame::data(b)), rx))
     });
     for chunk in chunks {
         tx.send(Bytes::from(chunk.clone())).await.unwrap();
@@ -301,7 +365,8 @@ pub async fn send_stream(
     let keep_open = stall.then_some(tx);
     let mut req = request(addr, "POST", path, StreamBody::new(stream).boxed());
     if let Some(len) = content_length {
-        req.headers_mut().insert(http::header::CONTENT_LENGTH, len.into());
+        req.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, len.into());
     }
     let resp = tokio::time::timeout(Duration::from_secs(20), sender.send_request(req))
         .await

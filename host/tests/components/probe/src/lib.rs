@@ -84,7 +84,9 @@ async fn handle(req: Request) -> impl IntoResponse {
         "chain" => chain(req, &query("to")).await,
         _ => Response::builder()
             .status(StatusCode::NOT_FOUND)
-            .body(box_body(http_body_util::Full::new(bytes::Bytes::from("no such probe"))))
+            .body(box_body(http_body_util::Full::new(bytes::Bytes::from(
+                "no such probe",
+            ))))
             .unwrap(),
     }
 }
@@ -127,7 +129,9 @@ fn json(value: serde_json::Value) -> Response<BoxBody> {
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
-        .body(box_body(http_body_util::Full::new(bytes::Bytes::from(value.to_string()))))
+        .body(box_body(http_body_util::Full::new(bytes::Bytes::from(
+            value.to_string(),
+        ))))
         .unwrap()
 }
 
@@ -146,7 +150,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(hi), Some(lo)) => {
                 out.push(hi * 16 + lo);
                 i += 3;
