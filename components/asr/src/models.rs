@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use vox_api::ApiError;
 use vox_api::models::{Model as ModelInfo, ModelList};
+use vox_api::{ApiError, ErrorCode};
 use vox_whisper::Model;
 use vox_whisper::vad::Vad;
 
@@ -87,8 +87,7 @@ fn model_dir(id: &str) -> Result<PathBuf, ApiError> {
     if !valid || !dir.join("model.bin").is_file() {
         let names: Vec<String> = installed().into_iter().map(|m| m.id).collect();
         return Err(ApiError::new(
-            404,
-            "model_not_found",
+            ErrorCode::ModelNotFound,
             format!(
                 "no model `{id}` is installed; installed: {}",
                 names.join(", ")

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use spin_sdk::http::Request;
 use vox_api::query::{AsrOptions, Query};
 use vox_api::transcript::{Segment, Task, Transcript, Word};
-use vox_api::{ApiError, multipart};
+use vox_api::{ApiError, ErrorCode, multipart};
 use vox_audio::{DecodeOptions, DecodedAudio};
 use vox_http_kit::{Result, body, reply};
 use vox_whisper::TranscribeOptions;
@@ -56,7 +56,7 @@ async fn upload(
         max_file_bytes: limits::MAX_UPLOAD_BYTES as u64,
         ..Default::default()
     };
-    let form = multipart::parse(&bytes, &boundary, &limits).map_err(ApiError::from)?;
+    let form = multipart::parse(&bytes, &boundary, &limits)?;
     let file = form.file.ok_or_else(|| ApiError::missing_param("file"))?;
     let hint = file.audio_content_type();
     Ok((file.data, hint, form.fields))
@@ -69,14 +69,7 @@ fn decode(audio: &[u8], hint: Option<String>) -> Result<DecodedAudio> {
     if let Some(hint) = hint {
         options = options.with_hint(hint);
     }
-    vox_audio::decode(audio, &options).map_err(|e| {
-        let status = if matches!(e.code(), "audio_too_long" | "audio_too_large") {
-            413
-        } else {
-            400
-        };
-        ApiError::new(status, e.code(), e.to_string())
-    })
+    Ok(vox_audio::decode(audio, &options)?)
 }
 
 fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOptions> {
@@ -114,7 +107,7 @@ fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOpti
 fn whisper_error(e: vox_whisper::Error) -> ApiError {
     match e {
         vox_whisper::Error::InvalidOption(message) => {
-            ApiError::bad_request("invalid_parameter", message)
+            ApiError::new(ErrorCode::InvalidParameter, message)
         }
         other => ApiError::internal(other.to_string()),
     }

@@ -5,7 +5,7 @@ use spin_sdk::http::Request;
 use vox_api::query::{AsrOptions, Query};
 use vox_api::speech::{AudioFormat, Synthesize};
 use vox_api::transcript::Transcript;
-use vox_api::{ApiError, ErrorStyle, percent, sse};
+use vox_api::{ApiError, ErrorCode, ErrorStyle, percent, sse};
 
 use crate::audio_sse::{self, Stop};
 use crate::native::{audio_reply, transcribe_upload};
@@ -40,8 +40,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
     synth.text = transcript.text.trim().to_string();
     if synth.text.is_empty() {
         return Err(ApiError::new(
-            422,
-            "no_speech",
+            ErrorCode::NoSpeech,
             "no speech was recognized in the audio",
         ));
     }

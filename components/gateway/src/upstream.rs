@@ -146,7 +146,7 @@ fn transport_error(service: Service, code: ErrorCode) -> ApiError {
             | ErrorCode::ConnectionReadTimeout
     ) {
         e.status = 503;
-        e.code = "upstream_unavailable".into();
+        e.code = vox_api::ErrorCode::UpstreamUnavailable;
     }
     e
 }

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use spin_sdk::http::Request;
-use vox_api::ApiError;
+use vox_api::{ApiError, ErrorCode};
 
 /// Rejects a declared `content-length` over the limit before reading anything.
 pub fn check_length(req: &Request, limit: u64, what: &str) -> Result<(), ApiError> {
@@ -29,8 +29,8 @@ pub async fn read_bounded(req: Request, limit: u64, what: &str) -> Result<Bytes,
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::payload_too_large(what, limit))
         }
-        Err(e) => Err(ApiError::bad_request(
-            "body_read_failed",
+        Err(e) => Err(ApiError::new(
+            ErrorCode::BodyReadFailed,
             format!("reading {what} failed: {e}"),
         )),
     }

@@ -1,19 +1,22 @@
 //! `POST /synthesize` bodies: JSON (`vox_api::speech::Synthesize`) or plain text, validated.
 
-use vox_api::ApiError;
 use vox_api::speech::{AudioFormat, Synthesize};
+use vox_api::{ApiError, ErrorCode};
 use vox_piper::Speaker;
 
 pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Synthesize, ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| {
-        ApiError::bad_request("invalid_utf8", format!("the body is not valid UTF-8: {e}"))
+        ApiError::new(
+            ErrorCode::InvalidUtf8,
+            format!("the body is not valid UTF-8: {e}"),
+        )
     })?;
     let is_json = content_type
         .map(|ct| ct.to_ascii_lowercase().contains("json"))
         .unwrap_or_else(|| text.trim_start().starts_with('{'));
     let request = if is_json {
         serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid JSON body: {e}")))?
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")))?
     } else {
         Synthesize::new(text.to_string(), AudioFormat::Pcm)
     };

@@ -8,7 +8,7 @@ use futures::SinkExt;
 use futures::StreamExt;
 use futures::channel::mpsc;
 use spin_sdk::http::box_body;
-use vox_api::ApiError;
+use vox_api::{ApiError, ErrorCode};
 use vox_http_kit::{Result, reply};
 use vox_piper::SynthesisParams;
 
@@ -22,14 +22,14 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
     let sentences: Vec<String> = loaded
         .phonemizer
         .phonemize_for_voice(&request.text)
-        .map_err(|e| ApiError::bad_request("invalid_text", e.to_string()))?
+        .map_err(|e| ApiError::new(ErrorCode::InvalidText, e.to_string()))?
         .into_iter()
         .map(|s| s.phonemes)
         .filter(|p| !p.trim().is_empty())
         .collect();
     if sentences.is_empty() {
         return Err(
-            ApiError::bad_request("empty_text", "`text` has nothing to speak").with_param("text"),
+            ApiError::new(ErrorCode::EmptyText, "`text` has nothing to speak").with_param("text"),
         );
     }
 
@@ -92,7 +92,7 @@ fn params(loaded: &LoadedVoice, request: &Synthesize) -> Result<SynthesisParams>
             .config()
             .speaker_id(Some(&speaker))
             .map_err(|e| {
-                ApiError::bad_request("unknown_speaker", e.to_string()).with_param("speaker")
+                ApiError::new(ErrorCode::UnknownSpeaker, e.to_string()).with_param("speaker")
             })?;
         params.speaker = Some(speaker);
     }

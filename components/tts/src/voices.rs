@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use vox_api::ApiError;
 use vox_api::voices::{Voice as VoiceInfo, VoiceList};
+use vox_api::{ApiError, ErrorCode};
 use vox_phonemizer::Phonemizer;
 use vox_piper::{Voice, VoiceConfig, VoiceOptions};
 
@@ -112,8 +112,7 @@ fn voice_path(id: &str) -> Result<PathBuf, ApiError> {
     if !valid || !onnx.is_file() || !config_path(&onnx).is_file() {
         let names: Vec<String> = installed().into_iter().map(|v| v.id).collect();
         return Err(ApiError::new(
-            404,
-            "voice_not_found",
+            ErrorCode::VoiceNotFound,
             format!(
                 "no voice `{id}` is installed; installed: {}",
                 names.join(", ")

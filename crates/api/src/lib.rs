@@ -18,4 +18,4 @@ pub mod sse;
 pub mod transcript;
 pub mod voices;
 
-pub use error::{ApiError, ErrorStyle};
+pub use error::{ApiError, ErrorCode, ErrorStyle};

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// What a multipart body may contain.
 #[derive(Debug, Clone, Copy)]
@@ -106,12 +106,12 @@ impl Form {
 /// Why a multipart body was rejected; `code` is stable and tested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultipartError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl MultipartError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -121,8 +121,7 @@ impl MultipartError {
 
 impl From<MultipartError> for ApiError {
     fn from(e: MultipartError) -> Self {
-        let status = if e.code == "file_too_large" { 413 } else { 400 };
-        ApiError::new(status, e.code, e.message)
+        ApiError::new(e.code, e.message)
     }
 }
 
@@ -132,7 +131,7 @@ pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
     let mime = parts.next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("multipart/form-data") {
         return Err(MultipartError::new(
-            "not_multipart",
+            ErrorCode::NotMultipart,
             format!("expected content-type multipart/form-data, got `{mime}`"),
         ));
     }
@@ -149,7 +148,7 @@ pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
             // RFC 2046: 1 to 70 characters, and it must not end in a space.
             if value.is_empty() || value.len() > 70 || value.ends_with(' ') {
                 return Err(MultipartError::new(
-                    "bad_boundary",
+                    ErrorCode::BadBoundary,
                     "the multipart boundary must be 1 to 70 characters",
                 ));
             }
@@ -157,7 +156,7 @@ pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
         }
     }
     Err(MultipartError::new(
-        "missing_boundary",
+        ErrorCode::MissingBoundary,
         "the multipart content-type has no boundary parameter",
     ))
 }
@@ -177,7 +176,7 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
             Some(i) => i + inner.len(),
             None => {
                 return Err(MultipartError::new(
-                    "missing_start",
+                    ErrorCode::MissingStart,
                     "the body does not contain the multipart boundary",
                 ));
             }
@@ -198,9 +197,9 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
             .count();
         if !rest[padding..].starts_with(b"\r\n") {
             let code = if rest.len() <= padding {
-                "truncated"
+                ErrorCode::Truncated
             } else {
-                "malformed_delimiter"
+                ErrorCode::MalformedDelimiter
             };
             return Err(MultipartError::new(
                 code,
@@ -212,7 +211,7 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
         parts += 1;
         if parts > limits.max_parts {
             return Err(MultipartError::new(
-                "too_many_parts",
+                ErrorCode::TooManyParts,
                 format!("more than {} multipart parts", limits.max_parts),
             ));
         }
@@ -222,7 +221,10 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
             (&body[pos..pos], pos + 2)
         } else {
             let end = find(body, b"\r\n\r\n", pos).ok_or_else(|| {
-                MultipartError::new("truncated", "a multipart part's headers are not terminated")
+                MultipartError::new(
+                    ErrorCode::Truncated,
+                    "a multipart part's headers are not terminated",
+                )
             })?;
             (&body[pos..end], end + 4)
         };
@@ -230,7 +232,7 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
 
         let content_end = find(body, &next_delimiter, content_start).ok_or_else(|| {
             MultipartError::new(
-                "truncated",
+                ErrorCode::Truncated,
                 "the multipart body ends before its closing boundary",
             )
         })?;
@@ -241,13 +243,13 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
             Some(filename) => {
                 if form.file.is_some() {
                     return Err(MultipartError::new(
-                        "multiple_files",
+                        ErrorCode::MultipleFiles,
                         "only one file part is accepted",
                     ));
                 }
                 if content.len() as u64 > limits.max_file_bytes {
                     return Err(MultipartError::new(
-                        "file_too_large",
+                        ErrorCode::FileTooLarge,
                         format!(
                             "the uploaded file exceeds the limit of {} bytes",
                             limits.max_file_bytes
@@ -264,7 +266,7 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
             None => {
                 if content.len() > limits.max_field_bytes {
                     return Err(MultipartError::new(
-                        "field_too_large",
+                        ErrorCode::FieldTooLarge,
                         format!(
                             "field `{}` exceeds {} bytes",
                             header.name, limits.max_field_bytes
@@ -273,7 +275,7 @@ pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, Mult
                 }
                 let value = String::from_utf8(content.to_vec()).map_err(|_| {
                     MultipartError::new(
-                        "invalid_utf8",
+                        ErrorCode::InvalidUtf8,
                         format!("field `{}` is not valid UTF-8", header.name),
                     )
                 })?;
@@ -294,7 +296,7 @@ impl PartHeader {
     fn parse(raw: &[u8]) -> Result<Self, MultipartError> {
         let text = std::str::from_utf8(raw).map_err(|_| {
             MultipartError::new(
-                "malformed_headers",
+                ErrorCode::MalformedHeaders,
                 "multipart part headers are not valid UTF-8",
             )
         })?;
@@ -303,7 +305,7 @@ impl PartHeader {
         for line in text.split("\r\n").filter(|l| !l.is_empty()) {
             let (key, value) = line.split_once(':').ok_or_else(|| {
                 MultipartError::new(
-                    "malformed_headers",
+                    ErrorCode::MalformedHeaders,
                     format!("malformed part header line `{line}`"),
                 )
             })?;
@@ -316,7 +318,7 @@ impl PartHeader {
         }
         let disposition = disposition.ok_or_else(|| {
             MultipartError::new(
-                "missing_disposition",
+                ErrorCode::MissingDisposition,
                 "a multipart part has no Content-Disposition header",
             )
         })?;
@@ -326,7 +328,7 @@ impl PartHeader {
             .find(|(k, _)| k == "name")
             .map(|(_, v)| v.clone())
             .ok_or_else(|| {
-                MultipartError::new("missing_name", "a multipart part has no field name")
+                MultipartError::new(ErrorCode::MissingName, "a multipart part has no field name")
             })?;
         let filename = params
             .iter()
@@ -344,14 +346,14 @@ impl PartHeader {
 fn disposition_params(value: &str) -> Result<Vec<(String, String)>, MultipartError> {
     let bad = || {
         MultipartError::new(
-            "malformed_headers",
+            ErrorCode::MalformedHeaders,
             format!("malformed Content-Disposition `{value}`"),
         )
     };
     let (kind, mut rest) = value.split_once(';').unwrap_or((value, ""));
     if !kind.trim().eq_ignore_ascii_case("form-data") {
         return Err(MultipartError::new(
-            "malformed_headers",
+            ErrorCode::MalformedHeaders,
             format!(
                 "expected Content-Disposition form-data, got `{}`",
                 kind.trim()
@@ -431,17 +433,18 @@ mod tests {
             "a b"
         );
         assert_eq!(
-            boundary("application/json").unwrap_err().code,
+            boundary("application/json").unwrap_err().code.as_str(),
             "not_multipart"
         );
         assert_eq!(
-            boundary("multipart/form-data").unwrap_err().code,
+            boundary("multipart/form-data").unwrap_err().code.as_str(),
             "missing_boundary"
         );
         assert_eq!(
             boundary(&format!("multipart/form-data; boundary={}", "x".repeat(71)))
                 .unwrap_err()
-                .code,
+                .code
+                .as_str(),
             "bad_boundary"
         );
     }
@@ -494,7 +497,7 @@ mod tests {
             ..Limits::default()
         };
         let err = parse(&b, "b", &limits).unwrap_err();
-        assert_eq!(err.code, "file_too_large");
+        assert_eq!(err.code, ErrorCode::FileTooLarge);
         assert_eq!(ApiError::from(err).status, 413);
         let limits = Limits {
             max_file_bytes: 10,

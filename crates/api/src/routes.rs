@@ -132,6 +132,19 @@ mod tests {
     }
 
     #[test]
+    fn openapi_error_codes_match_the_error_code_enum() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let documented: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .expect("components.schemas.ErrorCode.enum")
+            .iter()
+            .map(|c| c.as_str().expect("a code is a string"))
+            .collect();
+        let defined: Vec<&str> = crate::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(documented, defined, "docs/openapi.json's ErrorCode enum");
+    }
+
+    #[test]
     fn every_operation_documents_its_errors() {
         let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
         for r in ROUTES {

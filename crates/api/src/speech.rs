@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::limits::{MAX_TEXT_CHARS, SPEED_RANGE};
 use crate::query::{Query, non_empty, parse_number};
 
@@ -116,14 +116,13 @@ impl Synthesize {
 pub fn check_text(param: &str, text: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() {
         return Err(
-            ApiError::new(400, "empty_text", format!("`{param}` is empty")).with_param(param),
+            ApiError::new(ErrorCode::EmptyText, format!("`{param}` is empty")).with_param(param),
         );
     }
     let chars = text.chars().count();
     if chars > MAX_TEXT_CHARS {
         return Err(ApiError::new(
-            400,
-            "text_too_long",
+            ErrorCode::TextTooLong,
             format!("`{param}` has {chars} characters; the limit is {MAX_TEXT_CHARS}"),
         )
         .with_param(param));
@@ -166,10 +165,13 @@ pub fn parse_native(
     let synth = match kind {
         "application/json" => {
             let mut v: Value = serde_json::from_slice(body).map_err(|e| {
-                ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+                ApiError::new(
+                    ErrorCode::InvalidJson,
+                    format!("the body is not valid JSON: {e}"),
+                )
             })?;
             let obj = v.as_object_mut().ok_or_else(|| {
-                ApiError::bad_request("invalid_json", "the body must be a JSON object")
+                ApiError::new(ErrorCode::InvalidJson, "the body must be a JSON object")
             })?;
             let format = AudioFormat::parse(
                 "format",
@@ -184,13 +186,13 @@ pub fn parse_native(
                 return Err(ApiError::missing_param("text"));
             }
             serde_json::from_value(v).map_err(|e| {
-                ApiError::bad_request("invalid_json", format!("invalid request body: {e}"))
+                ApiError::new(ErrorCode::InvalidJson, format!("invalid request body: {e}"))
             })?
         }
         "" | "text/plain" => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| {
-                    ApiError::bad_request("invalid_text", "the text body is not valid UTF-8")
+                    ApiError::new(ErrorCode::InvalidText, "the text body is not valid UTF-8")
                 })?
                 .to_string();
             let format = AudioFormat::parse("format", query.get("format"), AudioFormat::Wav)?;
@@ -241,8 +243,8 @@ pub struct SpeechPlan {
 /// (OpenAI's mp3 default is not available).
 pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
     let req: OpenAiSpeech = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
+        ApiError::new(
+            ErrorCode::InvalidJson,
             format!("the body is not a valid speech request: {e}"),
         )
     })?;
@@ -379,7 +381,10 @@ mod tests {
         );
         let long = "a".repeat(MAX_TEXT_CHARS + 1);
         assert_eq!(
-            parse_native(None, long.as_bytes(), &q).unwrap_err().code,
+            parse_native(None, long.as_bytes(), &q)
+                .unwrap_err()
+                .code
+                .as_str(),
             "text_too_long"
         );
         assert!(parse_native(None, "é".repeat(MAX_TEXT_CHARS).as_bytes(), &q).is_ok());

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The tts service's `GET /voices` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl VoiceList {
         }
         self.default_voice()
             .map(str::to_string)
-            .ok_or_else(|| ApiError::new(503, "no_voices", "no voices are installed"))
+            .ok_or_else(|| ApiError::new(ErrorCode::NoVoices, "no voices are installed"))
     }
 }
 

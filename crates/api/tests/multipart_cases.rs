@@ -92,7 +92,7 @@ fn multipart_cases() {
             ("ok", Err(e)) => panic!("{name}: expected success, got {e:?}"),
             (code, Ok(form)) => panic!("{name}: expected {code}, got {form:?}"),
             (code, Err(e)) => {
-                assert_eq!(e.code, code, "{name}: {}", e.message);
+                assert_eq!(e.code.as_str(), code, "{name}: {}", e.message);
                 let api = ApiError::from(e);
                 assert!(api.status == 400 || api.status == 413, "{name}");
             }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use vox_error::{ApiError, ErrorCode};
+
 /// Why an upload could not be turned into audio.
 ///
 /// Every variant is the client's fault (a 4xx), so [`code`](Self::code) and the `Display` message
@@ -33,15 +35,28 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// Stable identifier for clients to match on; never changes once published.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            DecodeError::Empty => "empty_audio",
-            DecodeError::UnknownFormat | DecodeError::Unsupported(_) => "unsupported_format",
-            DecodeError::Invalid(_) => "invalid_audio",
-            DecodeError::Truncated => "truncated_audio",
-            DecodeError::TooLong { .. } => "audio_too_long",
-            DecodeError::TooLarge { .. } => "audio_too_large",
+            DecodeError::Empty => ErrorCode::EmptyAudio,
+            DecodeError::UnknownFormat | DecodeError::Unsupported(_) => {
+                ErrorCode::UnsupportedFormat
+            }
+            DecodeError::Invalid(_) => ErrorCode::InvalidAudio,
+            DecodeError::Truncated => ErrorCode::TruncatedAudio,
+            DecodeError::TooLong { .. } => ErrorCode::AudioTooLong,
+            DecodeError::TooLarge { .. } => ErrorCode::AudioTooLarge,
         }
+    }
+
+    /// The HTTP status to answer with: 413 for the size limits, 400 for the rest.
+    pub fn status(&self) -> u16 {
+        self.code().status()
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    fn from(e: DecodeError) -> Self {
+        ApiError::new(e.code(), e.to_string())
     }
 }
 

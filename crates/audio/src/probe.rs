@@ -152,7 +152,8 @@ mod tests {
         assert_eq!(
             sniff(b"hello world", Some("audio/webm"))
                 .unwrap_err()
-                .code(),
+                .code()
+                .as_str(),
             "unsupported_format"
         );
     }

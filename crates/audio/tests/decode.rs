@@ -102,7 +102,8 @@ fn format_comes_from_content_not_the_hint() {
     assert_eq!(
         decode(&junky, &DecodeOptions::default())
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "unsupported_format"
     );
     assert_eq!(decode(&junky, &opts).unwrap().codec.name(), "mp3");
@@ -271,7 +272,7 @@ fn invalid_inputs_fail_with_their_code() {
                 "{file}: decoded {} samples, expected {code}",
                 audio.samples.len()
             )),
-            Err(e) if e.code() != code => {
+            Err(e) if e.code().as_str() != code => {
                 failures.push(format!("{file}: got {} ({e}), expected {code}", e.code()))
             }
             Err(e) => assert!(!e.to_string().is_empty()),
@@ -300,7 +301,7 @@ fn max_duration_is_checked_up_front_when_the_length_is_known() {
     ] {
         let err = decode(&fixture(name), &opts).unwrap_err();
         assert_eq!(err, DecodeError::TooLong { limit }, "{name}");
-        assert_eq!(err.code(), "audio_too_long");
+        assert_eq!(err.code().as_str(), "audio_too_long");
     }
     // Exactly at the limit is fine.
     let opts = DecodeOptions::default().with_max_duration(Some(Duration::from_secs(2)));
@@ -316,7 +317,10 @@ fn max_duration_stops_decoding_early() {
     let rejected_after = (0..3)
         .map(|_| {
             let started = Instant::now();
-            assert_eq!(decode(&mp3, &limited).unwrap_err().code(), "audio_too_long");
+            assert_eq!(
+                decode(&mp3, &limited).unwrap_err().code().as_str(),
+                "audio_too_long"
+            );
             started.elapsed()
         })
         .min()
@@ -340,7 +344,10 @@ fn max_bytes_is_enforced_before_decoding() {
         DecodeError::TooLarge { limit: 1_000 }
     );
     assert_eq!(
-        decode_reader(&bytes[..], &opts).unwrap_err().code(),
+        decode_reader(&bytes[..], &opts)
+            .unwrap_err()
+            .code()
+            .as_str(),
         "audio_too_large"
     );
 }
@@ -377,7 +384,7 @@ fn mangled_uploads_never_panic() {
             }
             let opts = DecodeOptions::default().with_max_duration(Some(Duration::from_secs(5)));
             if let Err(e) = decode(&bytes, &opts) {
-                assert!(!e.code().is_empty());
+                assert!(!e.code().as_str().is_empty());
             }
         }
     }
