@@ -65,7 +65,7 @@ test: build models
 	$(CARGO) test --release --no-fail-fast
 
 bench: build models
-	$(PYTHON) bench/run.py
+	$(PYTHON) -m bench
 
 clean:
 	$(CARGO) clean

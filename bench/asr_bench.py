@@ -1,45 +1,35 @@
 """Speech recognition: Vox over HTTP, the whisper library natively, faster-whisper int8 and float32."""
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
-from clips import Clip
-from metrics import edit_distance, normalise
-from server import VoxServer
+from bench.clips import Clip
+from bench.records import AsrInProcess, AsrOverHttp, AsrRow
+from bench.server import Response, VoxServer
+from bench.wer import word_errors
 
 MODEL_DIR = Path("models/whisper/tiny.en")
 FASTER_WHISPER_TYPES = ["int8", "float32"]
 WARM_UP_CLIP = "jfk.wav"
 
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
-def result_row(engine: str, clip: Clip, beam_size: int, wall_s: float, text: str) -> dict:
-    reference = normalise(clip.reference)
-    errors = edit_distance(reference, normalise(text))
-    return {
-        "engine": engine,
-        "clip": clip.name,
-        "beam_size": beam_size,
-        "audio_s": round(clip.duration_s, 2),
-        "wall_s": wall_s,
-        "rtf": wall_s / clip.duration_s,
-        "wer": errors / max(len(reference), 1),
-        "word_errors": errors,
-        "reference_words": len(reference),
-        "text": text,
-    }
+def result_row(engine: str, clip: Clip, beam_size: int, wall_s: float, text: str) -> AsrRow:
+    errors = word_errors(clip.reference, text)
+    return AsrRow(engine=engine, clip=clip.name, beam_size=beam_size, audio_s=round(clip.duration_s, 2),
+                  wall_s=wall_s, rtf=wall_s / clip.duration_s, wer=errors.rate, word_errors=errors.errors,
+                  reference_words=errors.reference_words, text=text)
 
 
 def content_type(clip: Clip) -> str:
     return "audio/wav" if clip.is_wav else "audio/flac"
 
 
-def transcribe_over_http(server: VoxServer, clip: Clip, beam_size: int):
+def transcribe_over_http(server: VoxServer, clip: Clip, beam_size: int) -> tuple[Response, str]:
     body = clip.path.read_bytes()
     response = server.request("POST", f"/api/asr?language=en&beam_size={beam_size}", body,
                               {"content-type": content_type(clip)})
@@ -48,16 +38,17 @@ def transcribe_over_http(server: VoxServer, clip: Clip, beam_size: int):
     return response, json.loads(response.body)["text"]
 
 
-def bench_vox_http(server: VoxServer, clips: list[Clip], beams: list[int]) -> dict:
+def bench_vox_http(server: VoxServer, clips: list[Clip], beams: list[int]) -> AsrOverHttp:
     warm_up = next(c for c in clips if c.name == WARM_UP_CLIP)
     first, _ = transcribe_over_http(server, warm_up, 1)
     rows = []
     for clip in clips:
         for beam_size in beams:
-            log(f"asr vox-http {clip.name} beam {beam_size}")
+            log.info("asr vox-http %s beam %d", clip.name, beam_size)
             response, text = transcribe_over_http(server, clip, beam_size)
             rows.append(result_row("vox (vox up)", clip, beam_size, response.total_s, text))
-    return {"rows": rows, "first_request_s": first.total_s, "peak_rss_kb": server.peak_rss_kb}
+    return AsrOverHttp(rows=rows, first_request_s=first.total_s, peak_rss_kb=server.peak_rss_kb,
+                       startup_s=server.startup_s)
 
 
 def read_json_lines(output: str) -> list[dict]:
@@ -65,52 +56,54 @@ def read_json_lines(output: str) -> list[dict]:
 
 
 def build_native_example(root: Path) -> Path:
-    log("building the vox-whisper bench example")
+    log.info("building the vox-whisper bench example")
     subprocess.run(["cargo", "build", "--release", "-p", "vox-whisper", "--example", "transcribe-bench"],
                    cwd=root, check=True, stdout=sys.stderr)
     return root / "target/release/examples/transcribe-bench"
 
 
-def engine_rows(engine: str, events: list[dict], clips: list[Clip]) -> list[dict]:
+def engine_rows(engine: str, events: list[dict], clips: list[Clip]) -> list[AsrRow]:
     by_path = {str(c.path): c for c in clips}
     return [result_row(engine, by_path[e["clip"]], e["beam_size"], e["wall_s"], e["text"])
             for e in events if e["event"] == "transcribe"]
 
 
-def summary(engine: str, events: list[dict], clips: list[Clip]) -> dict:
+def summary(engine: str, events: list[dict], clips: list[Clip]) -> AsrInProcess:
     load = next(e for e in events if e["event"] == "load")
     done = next(e for e in events if e["event"] == "done")
-    return {"rows": engine_rows(engine, events, clips), "load_s": load["wall_s"], "peak_rss_kb": done["peak_rss_kb"]}
+    return AsrInProcess(rows=engine_rows(engine, events, clips), load_s=load["wall_s"],
+                        peak_rss_kb=done["peak_rss_kb"])
 
 
-def bench_native(root: Path, clips: list[Clip], beams: list[int]) -> dict:
+def bench_native(root: Path, clips: list[Clip], beams: list[int]) -> AsrInProcess:
     binary = build_native_example(root)
     wav_clips = [c for c in clips if c.is_wav]
-    log(f"asr vox-native on {len(wav_clips)} clips")
+    log.info("asr vox-native on %d clips", len(wav_clips))
     command = [str(binary), str(root / MODEL_DIR), ",".join(map(str, beams)), *(str(c.path) for c in wav_clips)]
     output = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout
     return summary("vox (native)", read_json_lines(output), clips)
 
 
-def bench_faster_whisper(root: Path, python: Path, results: Path, clips: list[Clip], beams: list[int],
-                         compute_type: str, threads: int) -> dict:
+def bench_faster_whisper(root: Path, results: Path, clips: list[Clip], beams: list[int],
+                         compute_type: str, threads: int) -> AsrInProcess:
     job = {"model": str(root / MODEL_DIR), "compute_type": compute_type, "threads": threads,
            "beams": beams, "clips": [str(c.path) for c in clips]}
     job_file = results / f"asr-job-{compute_type}.json"
     job_file.write_text(json.dumps(job))
-    log(f"asr faster-whisper {compute_type}, {threads} thread(s)")
-    output = subprocess.run([str(python), str(root / "bench/reference.py"), "asr", str(job_file)],
-                            capture_output=True, text=True, check=True).stdout
+    log.info("asr faster-whisper %s, %d thread(s)", compute_type, threads)
+    # sys.executable: the bench runs under the venv's python, which has faster-whisper.
+    output = subprocess.run([sys.executable, "-m", "bench.reference", "asr", str(job_file)],
+                            cwd=root, capture_output=True, text=True, check=True).stdout
     return summary(f"faster-whisper {compute_type}", read_json_lines(output), clips)
 
 
-def run_asr(root: Path, python: Path, results: Path, clips: list[Clip], beams: list[int], threads: int) -> dict:
-    engines = {}
+def run_asr(root: Path, results: Path, clips: list[Clip], beams: list[int],
+            threads: int) -> dict[str, AsrOverHttp | AsrInProcess]:
+    engines: dict[str, AsrOverHttp | AsrInProcess] = {}
     with VoxServer(root, results / "logs") as server:
         engines["vox (vox up)"] = bench_vox_http(server, clips, beams)
-        engines["vox (vox up)"]["startup_s"] = server.startup_s
     engines["vox (native)"] = bench_native(root, clips, beams)
     for compute_type in FASTER_WHISPER_TYPES:
         engines[f"faster-whisper {compute_type}"] = bench_faster_whisper(
-            root, python, results, clips, beams, compute_type, threads)
+            root, results, clips, beams, compute_type, threads)
     return engines

@@ -2,7 +2,13 @@
 
 import os
 import subprocess
+from importlib import metadata
 from pathlib import Path
+
+from bench.records import Machine
+
+# Python packages whose versions a run records: the reference tools, their runtimes, the WER libraries.
+PACKAGES = ("faster-whisper", "ctranslate2", "piper-tts", "onnxruntime", "jiwer", "whisper-normalizer")
 
 
 def cpu_model() -> str:
@@ -36,14 +42,12 @@ def vox_commit(root: Path) -> str:
     return f"{commit}{' (working tree modified)' if dirty and dirty != 'unknown' else ''}"
 
 
-def machine_facts() -> dict:
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory_gib(), 1),
-        "kernel": os.uname().release,
-    }
+def machine_facts() -> Machine:
+    return Machine(cpu=cpu_model(), cores=os.cpu_count(), memory_gib=round(memory_gib(), 1),
+                   kernel=os.uname().release)
 
 
-def vox_versions(root: Path) -> dict:
-    return {"rustc": command_output(["rustc", "--version"], root), "vox_commit": vox_commit(root)}
+def versions(root: Path) -> dict[str, str]:
+    """Vox's toolchain and commit, then the packages of the venv the bench runs in."""
+    return {"rustc": command_output(["rustc", "--version"], root), "vox_commit": vox_commit(root),
+            **{name: metadata.version(name) for name in PACKAGES}}

@@ -1,32 +1,8 @@
-"""Word error rate, percentiles and waveform agreement, in the standard library."""
+"""Percentiles and waveform agreement, in the standard library (word error rate: bench/wer.py)."""
 
 import array
 import math
-import re
 import statistics
-
-_NOT_WORD = re.compile(r"[^a-z0-9' ]+")
-
-
-def normalise(text: str) -> list[str]:
-    """Lower case, punctuation and hyphens to spaces, apostrophes kept inside words."""
-    text = _NOT_WORD.sub(" ", text.lower().replace("-", " "))
-    return [w.strip("'") for w in text.split() if w.strip("'")]
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    previous = list(range(len(b) + 1))
-    for i, word in enumerate(a, 1):
-        current = [i]
-        for j, other in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
-        previous = current
-    return previous[-1]
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref = normalise(reference)
-    return edit_distance(ref, normalise(hypothesis)) / max(len(ref), 1)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -2,26 +2,25 @@
 components initialising lazily: size, compile time, the first request on a fresh instance, and
 memory with one and four concurrent instances."""
 
+import logging
 import re
-import sys
 import threading
 import time
 from pathlib import Path
 
-from clips import Clip
-from server import VoxServer
-from service_bench import asr_request, tts_request
+from bench.clips import Clip
+from bench.records import (CompileRun, ComponentMemory, ComponentReady, ComponentSizes, FreshAndWarm,
+                           InstancesMemory, PreinitPart)
+from bench.server import VoxServer
+from bench.service_bench import asr_request, tts_request
 
 COMPONENTS = ("asr", "tts")
 FRESH_ROUNDS = 5
 # Longer than the 1 s idle timeout (Spin's), so the next request meets a new instance.
 IDLE_PAUSE_S = 2.0
-MEMORY_INSTANCES = (1, 4)
 READY_LINE = re.compile(r"component ready component=(\w+) outcome=(\w+) ms=(\d+)")
 
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
 def lazy_manifest(root: Path, out_dir: Path) -> Path:
@@ -35,34 +34,35 @@ def lazy_manifest(root: Path, out_dir: Path) -> Path:
     return path
 
 
-def sizes(root: Path) -> dict:
+def sizes(root: Path) -> dict[str, ComponentSizes]:
     out = {}
     for c in COMPONENTS:
         plain = root / f"target/wasm32-wasip2/release/vox_{c}.wasm"
         snapshot = root / f"target/preinit/vox_{c}.wasm"
-        out[c] = {"lazy_mb": plain.stat().st_size / 1e6, "preinit_mb": snapshot.stat().st_size / 1e6}
+        out[c] = ComponentSizes(lazy_mb=plain.stat().st_size / 1e6, preinit_mb=snapshot.stat().st_size / 1e6)
     return out
 
 
-def compile_times(server: VoxServer) -> dict:
+def compile_times(server: VoxServer) -> dict[str, ComponentReady]:
     """Per-component compile (or cache load) time, from vox's startup log."""
     text = (server.log_dir / f"vox-{server.port}.log").read_text()
-    return {m[1]: {"outcome": m[2], "ms": int(m[3])} for m in READY_LINE.finditer(text)}
+    return {m[1]: ComponentReady(outcome=m[2], ms=int(m[3])) for m in READY_LINE.finditer(text)}
 
 
-def fresh_and_warm(server: VoxServer, clip: Clip) -> dict:
+def fresh_and_warm(server: VoxServer, clip: Clip) -> dict[str, FreshAndWarm]:
     """Each round: a pause past the idle timeout (the next request gets a new instance), then
     the same request again at once (on that now warm instance)."""
     out = {}
     for kind, request in (("asr", asr_request(clip, beam_size=1)), ("tts", tts_request())):
-        rows = {"fresh_total_s": [], "warm_total_s": [], "fresh_first_byte_s": [], "warm_first_byte_s": []}
+        rows = FreshAndWarm()
         for _ in range(FRESH_ROUNDS):
             time.sleep(IDLE_PAUSE_S)
-            for label in ("fresh", "warm"):
+            for total, first_byte in ((rows.fresh_total_s, rows.fresh_first_byte_s),
+                                      (rows.warm_total_s, rows.warm_first_byte_s)):
                 response = server.request(*request)
                 ok = response.status == 200
-                rows[f"{label}_total_s"].append(response.total_s if ok else float("nan"))
-                rows[f"{label}_first_byte_s"].append(response.first_byte_s if ok else float("nan"))
+                total.append(response.total_s if ok else float("nan"))
+                first_byte.append(response.first_byte_s if ok else float("nan"))
         out[kind] = rows
     return out
 
@@ -81,37 +81,43 @@ def concurrent(server: VoxServer, request: tuple, clients: int) -> list[int]:
     return statuses
 
 
-def memory(root: Path, log_dir: Path, manifest: Path, kind: str, clip: Clip) -> dict:
+def instances_memory(server: VoxServer, request: tuple, instances: int) -> InstancesMemory:
+    statuses = concurrent(server, request, instances)
+    now = server.memory_kb
+    return InstancesMemory(rss_kb=now.rss_kb, pss_kb=now.pss_kb, statuses=statuses)
+
+
+def memory(root: Path, log_dir: Path, manifest: Path, kind: str, clip: Clip) -> ComponentMemory:
     """Process memory idle, then with 1 and with 4 live instances of `kind` (one request each
     at once; `--max-instance-concurrency 1` gives every concurrent request its own instance)."""
     request = asr_request(clip, beam_size=1) if kind == "asr" else tts_request()
     flags = ("--max-instance-concurrency", "1")
-    out = {}
     with VoxServer(root, log_dir, manifest=manifest, extra_flags=flags) as server:
-        out["idle"] = server.memory_kb
-        for instances in MEMORY_INSTANCES:
-            statuses = concurrent(server, request, instances)
-            out[f"instances_{instances}"] = {**server.memory_kb, "statuses": statuses}
-    return out
+        idle = server.memory_kb
+        one = instances_memory(server, request, 1)
+        four = instances_memory(server, request, 4)
+    return ComponentMemory(idle=idle, instances_1=one, instances_4=four)
 
 
-def run_preinit(root: Path, results: Path, clips: list[Clip], clip_name: str) -> dict:
+def run_preinit(root: Path, results: Path, clips: list[Clip], clip_name: str) -> PreinitPart:
     clip = next(c for c in clips if c.name == clip_name)
     log_dir = results / "logs"
     manifests = {"preinit": root / "spin.toml", "lazy": lazy_manifest(root, results)}
-    out = {"sizes": sizes(root), "compile": {}, "latency": {}, "memory": {}}
+    out = PreinitPart(sizes=sizes(root), compile={}, latency={}, memory={})
     for mode, manifest in manifests.items():
-        log(f"preinit: {mode} components, filling the compiled-code cache")
+        log.info("preinit: %s components, filling the compiled-code cache", mode)
         with VoxServer(root, log_dir, manifest=manifest):
             pass
-        log(f"preinit: {mode} components, compile without cache")
+        log.info("preinit: %s components, compile without cache", mode)
         with VoxServer(root, log_dir, manifest=manifest, extra_flags=("--no-cache",)) as server:
-            out["compile"][mode] = {"no_cache": compile_times(server), "startup_s": server.startup_s}
-        log(f"preinit: {mode} components, fresh instances (idle timeout 1 s)")
+            no_cache, no_cache_startup_s = compile_times(server), server.startup_s
+        log.info("preinit: %s components, fresh instances (idle timeout 1 s)", mode)
         with VoxServer(root, log_dir, manifest=manifest, idle_instance_timeout="1s") as server:
-            out["compile"][mode]["cached"] = compile_times(server)
-            out["latency"][mode] = fresh_and_warm(server, clip)
+            out.compile[mode] = CompileRun(no_cache=no_cache, startup_s=no_cache_startup_s,
+                                           cached=compile_times(server))
+            out.latency[mode] = fresh_and_warm(server, clip)
+        out.memory[mode] = {}
         for kind in COMPONENTS:
-            log(f"preinit: {mode} {kind}, memory with 1 and 4 instances")
-            out["memory"].setdefault(mode, {})[kind] = memory(root, log_dir, manifest, kind, clip)
+            log.info("preinit: %s %s, memory with 1 and 4 instances", mode, kind)
+            out.memory[mode][kind] = memory(root, log_dir, manifest, kind, clip)
     return out

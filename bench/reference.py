@@ -1,18 +1,17 @@
-"""Runs the reference tools (faster-whisper, piper-tts) inside the benchmark venv.
+"""Runs the reference tools (faster-whisper, piper-tts) under the benchmark venv's python.
 
 Each invocation is its own process, so its peak RSS (`ru_maxrss`) belongs to one configuration.
-Prints one JSON object per line; `bench/run.py` reads them.
+Prints one JSON object per line; bench/asr_bench.py and bench/tts_bench.py read them.
 
-  python reference.py asr JOB.json    {"model", "compute_type", "threads", "beams", "clips"}
-  python reference.py tts JOB.json    {"voice", "threads", "items": [{"name", "text", "noise_scale",
-                                        "noise_w", "length_scale", "pcm_out"?}]}
+  python -m bench.reference asr JOB.json    {"model", "compute_type", "threads", "beams", "clips"}
+  python -m bench.reference tts JOB.json    {"voice", "threads", "items": [{"name", "text", "noise_scale",
+                                              "noise_w", "length_scale", "pcm_out"?}]}
 """
 
 import json
 import resource
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 
@@ -81,16 +80,8 @@ def run_tts(job: dict) -> None:
              audio_s=len(pcm) / 2 / voice.config.sample_rate)
 
 
-def versions() -> None:
-    emit(event="versions", **{name: metadata.version(name) for name in
-                              ("faster-whisper", "ctranslate2", "piper-tts", "onnxruntime")})
-
-
 def main() -> None:
     command = sys.argv[1]
-    if command == "versions":
-        versions()
-        return
     job = json.loads(Path(sys.argv[2]).read_text())
     {"asr": run_asr, "tts": run_tts}[command](job)
     emit(event="done", peak_rss_kb=peak_rss_kb())

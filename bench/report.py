@@ -2,6 +2,8 @@
 
 import math
 
+from bench.records import Target
+
 VOX_HTTP = "vox (vox up)"
 VOX_NATIVE = "vox (native)"
 FW_INT8 = "faster-whisper int8"
@@ -71,6 +73,7 @@ def asr_timing_table(asr: dict) -> list[str]:
 
 
 def aggregate_wer(rows: list[dict], beam: int, clips: list[str]) -> float:
+    """The rows' errors over their reference words (bench/wer.py counts both), as jiwer scores a list."""
     chosen = [r for r in rows if r["beam_size"] == beam and r["clip"] in clips]
     return sum(r["word_errors"] for r in chosen) / max(sum(r["reference_words"] for r in chosen), 1)
 
@@ -162,30 +165,28 @@ def verdict(met: bool | None) -> str:
     return "–" if met is None else ("met" if met else "**not met**")
 
 
-def asr_targets(asr: dict) -> list[dict]:
+def asr_targets(asr: dict) -> list[Target]:
     out = []
     common = common_clips(asr["engines"])
     for beam in asr["beams"]:
         http = ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), total_wall(asr["engines"], FW_INT8, beam, common))
         native = ratio(total_wall(asr["engines"], VOX_NATIVE, beam, common),
                        total_wall(asr["engines"], FW_INT8, beam, common))
-        out.append({"target": f"ASR in-component (vox up) ≤ 2× faster-whisper int8 time, beam {beam}",
-                    "measured": f"{http:.2f}×", "met": http <= 2})
-        out.append({"target": f"ASR native ≤ 1× faster-whisper int8 time, beam {beam}",
-                    "measured": f"{native:.2f}×", "met": native <= 1})
+        out.append(Target(f"ASR in-component (vox up) ≤ 2× faster-whisper int8 time, beam {beam}",
+                          f"{http:.2f}×", http <= 2))
+        out.append(Target(f"ASR native ≤ 1× faster-whisper int8 time, beam {beam}", f"{native:.2f}×", native <= 1))
     return out
 
 
-def tts_targets(tts: dict) -> list[dict]:
+def tts_targets(tts: dict) -> list[Target]:
     out = []
     vox, piper = tts["engines"]["vox (vox up)"]["rows"], tts["engines"]["piper-tts"]["rows"]
     first, whole = vox["paragraph"]["first_audio_s"], piper["paragraph"]["total_s"]
-    out.append({"target": "TTS first audio on the paragraph ≤ piper-tts whole-utterance time",
-                "measured": f"{first:.3f} s vs {whole:.3f} s", "met": first <= whole})
+    out.append(Target("TTS first audio on the paragraph ≤ piper-tts whole-utterance time",
+                      f"{first:.3f} s vs {whole:.3f} s", first <= whole))
     for name in vox:
         r = ratio(vox[name]["rtf"], piper[name]["rtf"])
-        out.append({"target": f"TTS RTF through vox up ≤ 3× piper-tts ({name})", "measured": f"{r:.2f}×",
-                    "met": r <= 3})
+        out.append(Target(f"TTS RTF through vox up ≤ 3× piper-tts ({name})", f"{r:.2f}×", r <= 3))
     return out
 
 
@@ -203,19 +204,19 @@ def memory_ratio(memory: dict, kind: str, key: str = "pss_kb") -> float:
     return memory[kind]["instances_4"][key] / memory[kind]["instances_1"][key]
 
 
-def preinit_targets(preinit: dict) -> list[dict]:
+def preinit_targets(preinit: dict) -> list[Target]:
     out = []
     for kind in ("asr", "tts"):
         penalty = fresh_penalty_ms(preinit["latency"]["preinit"], kind)
-        out.append({"target": f"pre-initialised {kind}: a fresh instance answers within 100 ms of a warm one",
-                    "measured": f"+{penalty:.0f} ms", "met": penalty <= 100})
+        out.append(Target(f"pre-initialised {kind}: a fresh instance answers within 100 ms of a warm one",
+                          f"+{penalty:.0f} ms", penalty <= 100))
     r = memory_ratio(preinit["memory"]["preinit"], "asr")
-    out.append({"target": "pre-initialised asr: 4 concurrent instances ≤ 1.5× the memory of one (process PSS)",
-                "measured": f"{r:.2f}×", "met": r <= 1.5})
+    out.append(Target("pre-initialised asr: 4 concurrent instances ≤ 1.5× the memory of one (process PSS)",
+                      f"{r:.2f}×", r <= 1.5))
     return out
 
 
-def targets(result: dict) -> list[dict]:
+def targets(result: dict) -> list[Target]:
     out = []
     if "asr" in result:
         out += asr_targets(result["asr"])
@@ -239,7 +240,8 @@ def header_lines(result: dict) -> list[str]:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; "
         f"load average {result['load_before']} before, {result['load_after']} after",
         f"- Vox {v['vox_commit']}, {v['rustc']}; faster-whisper {v['faster-whisper']} "
-        f"(CTranslate2 {v['ctranslate2']}), piper-tts {v['piper-tts']} (onnxruntime {v['onnxruntime']})",
+        f"(CTranslate2 {v['ctranslate2']}), piper-tts {v['piper-tts']} (onnxruntime {v['onnxruntime']}); "
+        f"WER by jiwer {v['jiwer']} with whisper-normalizer {v['whisper-normalizer']}",
         f"- Reference tools limited to {result['threads']} thread(s) (faster-whisper `cpu_threads`, "
         "onnxruntime `intra_op_num_threads`); Vox runs each request on one thread",
     ]
@@ -287,8 +289,8 @@ def render(result: dict) -> str:
         asr = result["asr"]
         sections += [
             ["## ASR — whisper tiny.en, wall seconds (real-time factor)", ""] + asr_timing_table(asr),
-            ["", "Accuracy (WER over the WAV clips, case and punctuation normalised), load (Vox through vox up: "
-             "its first request) and peak memory (vox up: the whole server):", ""]
+            ["", "Accuracy (WER over the WAV clips, after Whisper's English text normaliser), load "
+             "(Vox through vox up: its first request) and peak memory (vox up: the whole server):", ""]
             + asr_engine_table(asr),
         ]
     if "tts" in result:

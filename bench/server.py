@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.records import ProcessMemory
+
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 300  # a cold compiled-code cache compiles every component first
 POLL_INTERVAL_S = 0.01
@@ -29,14 +31,14 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def memory_kb(pid: int) -> dict:
+def memory_kb(pid: int) -> ProcessMemory:
     """Resident (rss) and proportional (pss) memory of a live process, in KiB. Pages mapped
     several times (a snapshot's memory image shared by its instances) count once in pss."""
     fields = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
         name, value = line.split(":", 1)
         fields[name.strip().lower()] = int(value.split()[0])
-    return {"rss_kb": fields.get("rss", 0), "pss_kb": fields.get("pss", 0)}
+    return ProcessMemory(rss_kb=fields.get("rss", 0), pss_kb=fields.get("pss", 0))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -114,7 +116,7 @@ class VoxServer:
             self.process.wait()
 
     @property
-    def memory_kb(self) -> dict:
+    def memory_kb(self) -> ProcessMemory:
         return memory_kb(self.process.pid)
 
     @property

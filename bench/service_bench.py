@@ -1,16 +1,17 @@
 """The service as a whole: end-to-end latency, cold start, fresh instances, overhead, throughput."""
 
+import logging
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote
 
-from clips import Clip
-from metrics import percentile
-from server import VoxServer, timed_request
-from texts import SENTENCE
+from bench.clips import Clip
+from bench.metrics import percentile
+from bench.records import E2eRow, E2eRun, FreshInstances, HealthLatency, ServicePart, Throughput
+from bench.server import Response, VoxServer, timed_request
+from bench.texts import SENTENCE
 
 THROUGHPUT_CLIENTS = [1, 2, 4]
 REQUESTS_PER_CLIENT = {"asr": 3, "tts": 3}
@@ -19,28 +20,27 @@ FRESH_INSTANCE_ROUNDS = 3
 FRESH_INSTANCE_PAUSE_S = 2.0
 THROUGHPUT_CLIP = "jfk.wav"
 
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+log = logging.getLogger(__name__)
 
 
-def e2e_request(server: VoxServer, clip: Clip):
+def e2e_request(server: VoxServer, clip: Clip) -> Response:
     content_type = "audio/wav" if clip.is_wav else "audio/flac"
     return server.request("POST", "/api/e2e?language=en&format=pcm", clip.path.read_bytes(),
                           {"content-type": content_type})
 
 
-def bench_e2e(server: VoxServer, clips: list[Clip]) -> dict:
+def bench_e2e(server: VoxServer, clips: list[Clip]) -> E2eRun:
     first = e2e_request(server, clips[0])
     rows = []
     for clip in clips:
-        log(f"e2e {clip.name}")
+        log.info("e2e %s", clip.name)
         response = e2e_request(server, clip)
-        rows.append({"clip": clip.name, "audio_in_s": round(clip.duration_s, 2), "status": response.status,
-                     "first_audio_s": response.first_byte_s, "total_s": response.total_s,
-                     "audio_out_s": len(response.body) / 2 / int(response.headers.get("x-sample-rate", "22050")),
-                     "transcript": unquote(response.headers.get("x-transcript", ""))})
-    return {"rows": rows, "first_request_s": first.total_s}
+        rows.append(E2eRow(
+            clip=clip.name, audio_in_s=round(clip.duration_s, 2), status=response.status,
+            first_audio_s=response.first_byte_s, total_s=response.total_s,
+            audio_out_s=len(response.body) / 2 / int(response.headers.get("x-sample-rate", "22050")),
+            transcript=unquote(response.headers.get("x-transcript", ""))))
+    return E2eRun(rows=rows, first_request_s=first.total_s)
 
 
 def asr_request(clip: Clip, beam_size: int = 5) -> tuple:
@@ -53,7 +53,7 @@ def tts_request() -> tuple:
     return "POST", "/api/tts", body, {"content-type": "application/json"}
 
 
-def bench_fresh_instances(server: VoxServer, clip: Clip) -> dict:
+def bench_fresh_instances(server: VoxServer, clip: Clip) -> FreshInstances:
     """With a 1 s idle timeout and 2 s pauses, each request meets a new instance that loads its model."""
     asr, tts = [], []
     for _ in range(FRESH_INSTANCE_ROUNDS):
@@ -61,10 +61,10 @@ def bench_fresh_instances(server: VoxServer, clip: Clip) -> dict:
             time.sleep(FRESH_INSTANCE_PAUSE_S)
             response = server.request(*requests)
             latencies.append(response.total_s if response.status == 200 else float("nan"))
-    return {"asr_s": asr, "tts_s": tts}
+    return FreshInstances(asr_s=asr, tts_s=tts)
 
 
-def bench_health_overhead(server: VoxServer) -> dict:
+def bench_health_overhead(server: VoxServer) -> HealthLatency:
     conn = server.connection()
     try:
         for _ in range(20):
@@ -72,8 +72,8 @@ def bench_health_overhead(server: VoxServer) -> dict:
         latencies = [timed_request(conn, "GET", "/health", None, {}).total_s for _ in range(HEALTH_REQUESTS)]
     finally:
         conn.close()
-    return {"requests": HEALTH_REQUESTS, "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000, "mean_ms": statistics.fmean(latencies) * 1000}
+    return HealthLatency(requests=HEALTH_REQUESTS, p50_ms=percentile(latencies, 50) * 1000,
+                         p99_ms=percentile(latencies, 99) * 1000, mean_ms=statistics.fmean(latencies) * 1000)
 
 
 def client_loop(server: VoxServer, request: tuple, count: int, latencies: list, errors: list) -> None:
@@ -94,7 +94,7 @@ def client_loop(server: VoxServer, request: tuple, count: int, latencies: list, 
         conn.close()
 
 
-def throughput(server: VoxServer, request: tuple, clients: int, per_client: int) -> dict:
+def throughput(server: VoxServer, request: tuple, clients: int, per_client: int) -> Throughput:
     latencies, errors = [], []
     threads = [threading.Thread(target=client_loop, args=(server, request, per_client, latencies, errors))
                for _ in range(clients)]
@@ -104,12 +104,12 @@ def throughput(server: VoxServer, request: tuple, clients: int, per_client: int)
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
-    return {"clients": clients, "requests": clients * per_client, "wall_s": wall,
-            "server_cores_busy": (server.cpu_seconds - cpu) / wall,
-            "requests_per_s": len(latencies) / wall,
-            "p50_s": percentile(latencies, 50) if latencies else float("nan"),
-            "p99_s": percentile(latencies, 99) if latencies else float("nan"),
-            "errors": len(errors)}
+    return Throughput(clients=clients, requests=clients * per_client, wall_s=wall,
+                      server_cores_busy=(server.cpu_seconds - cpu) / wall,
+                      requests_per_s=len(latencies) / wall,
+                      p50_s=percentile(latencies, 50) if latencies else float("nan"),
+                      p99_s=percentile(latencies, 99) if latencies else float("nan"),
+                      errors=len(errors))
 
 
 def warm_instances(server: VoxServer, request: tuple, count: int) -> None:
@@ -117,33 +117,36 @@ def warm_instances(server: VoxServer, request: tuple, count: int) -> None:
     throughput(server, request, count, 1)
 
 
-def bench_throughput(server: VoxServer, clip: Clip, warm_up: bool = False) -> dict:
+def bench_throughput(server: VoxServer, clip: Clip,
+                     warm_up: bool = False) -> dict[str, list[Throughput]]:
     out = {}
     for kind, request in (("asr", asr_request(clip)), ("tts", tts_request())):
         if warm_up:
             warm_instances(server, request, max(THROUGHPUT_CLIENTS))
         out[kind] = []
         for clients in THROUGHPUT_CLIENTS:
-            log(f"throughput {kind}, {clients} client(s)")
+            log.info("throughput %s, %d client(s)", kind, clients)
             out[kind].append(throughput(server, request, clients, REQUESTS_PER_CLIENT[kind]))
     return out
 
 
-def run_service(root: Path, results: Path, clips: list[Clip]) -> dict:
+def run_service(root: Path, results: Path, clips: list[Clip]) -> ServicePart:
     clip = next(c for c in clips if c.name == THROUGHPUT_CLIP)
-    out = {}
     with VoxServer(root, results / "logs") as server:
-        out["startup_s"] = server.startup_s
-        out["e2e"] = bench_e2e(server, clips)
-        out["health"] = bench_health_overhead(server)
-        out["throughput"] = bench_throughput(server, clip)
-        out["peak_rss_kb"] = server.peak_rss_kb
-    log("throughput with one request per instance")
+        startup_s = server.startup_s
+        e2e = bench_e2e(server, clips)
+        health = bench_health_overhead(server)
+        shared = bench_throughput(server, clip)
+        peak_rss_kb = server.peak_rss_kb
+    log.info("throughput with one request per instance")
     with VoxServer(root, results / "logs", extra_flags=("--max-instance-concurrency", "1")) as server:
-        out["throughput_one_per_instance"] = bench_throughput(server, clip, warm_up=True)
-        out["one_per_instance_peak_rss_kb"] = server.peak_rss_kb
-    log("fresh instances (idle timeout 1 s)")
+        one_per_instance = bench_throughput(server, clip, warm_up=True)
+        one_per_instance_peak_rss_kb = server.peak_rss_kb
+    log.info("fresh instances (idle timeout 1 s)")
     with VoxServer(root, results / "logs", idle_instance_timeout="1s") as server:
-        out["fresh_startup_s"] = server.startup_s
-        out["fresh_instance"] = bench_fresh_instances(server, clip)
-    return out
+        fresh_startup_s = server.startup_s
+        fresh_instance = bench_fresh_instances(server, clip)
+    return ServicePart(startup_s=startup_s, e2e=e2e, health=health, throughput=shared, peak_rss_kb=peak_rss_kb,
+                       throughput_one_per_instance=one_per_instance,
+                       one_per_instance_peak_rss_kb=one_per_instance_peak_rss_kb,
+                       fresh_startup_s=fresh_startup_s, fresh_instance=fresh_instance)

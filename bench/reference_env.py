@@ -1,12 +1,24 @@
-"""The virtual environment holding the pinned reference tools, created on first use."""
+"""The virtual environment the bench runs in: the pinned reference tools and the WER libraries,
+created and installed on first use.
+
+  python3 -m bench.reference_env    makes sure the venv is ready and prints its python
+"""
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-PINNED = {"faster-whisper": "1.2.1", "piper-tts": "1.8.0"}
+PINNED = {
+    "faster-whisper": "1.2.1",
+    "piper-tts": "1.8.0",
+    "jiwer": "4.0.0",
+    "whisper-normalizer": "0.1.15",
+}
+
+log = logging.getLogger(__name__)
 
 
 def venv_dir() -> Path:
@@ -16,6 +28,10 @@ def venv_dir() -> Path:
 
 def python_of(venv: Path) -> Path:
     return venv / "bin/python"
+
+
+def running_inside(venv: Path) -> bool:
+    return Path(sys.prefix).resolve() == venv.resolve()
 
 
 def installed_versions(python: Path) -> dict[str, str]:
@@ -38,10 +54,15 @@ def ensure_reference_tools() -> Path:
     if python.exists() and installed_versions(python) == PINNED:
         return python
     if not python.exists():
-        print(f"bench: creating {venv}", file=sys.stderr, flush=True)
+        log.info("creating %s", venv)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pins = [f"{name}=={version}" for name, version in PINNED.items()]
-    print(f"bench: installing {' '.join(pins)} into {venv}", file=sys.stderr, flush=True)
+    log.info("installing %s into %s", " ".join(pins), venv)
     subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", *pins],
                    check=True, stdout=sys.stderr)
     return python
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="bench: %(message)s")
+    print(ensure_reference_tools())
