@@ -61,9 +61,8 @@ async fn upload(
 }
 
 fn decode(audio: &[u8], hint: Option<String>) -> Result<DecodedAudio> {
-    let mut options = DecodeOptions::default()
-        .with_max_bytes(Some(limits::MAX_UPLOAD_BYTES))
-        .with_max_duration(Some(limits::MAX_AUDIO_DURATION));
+    // The duration limit is vox-audio's default, the service's documented one.
+    let mut options = DecodeOptions::default().with_max_bytes(Some(limits::MAX_UPLOAD_BYTES));
     if let Some(hint) = hint {
         options = options.with_hint(hint);
     }
