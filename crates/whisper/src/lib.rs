@@ -50,8 +50,6 @@ pub use vad::{Vad, VadOptions};
 /// sees it (`vocabulary.json`, `vocabulary.txt` or `tokenizer.json`), without loading weights.
 /// [`Model::is_multilingual`] gives the same answer once loaded.
 pub fn is_multilingual(dir: &Path) -> Result<bool, Error> {
-    let vocabulary = tokenizer::Vocabulary::read(dir)?;
-    Ok(tokenizer::is_multilingual_vocabulary(
-        vocabulary.tokens.len(),
-    ))
+    let size = tokenizer::Vocabulary::read_size(dir)?;
+    Ok(tokenizer::is_multilingual_vocabulary(size))
 }

@@ -66,35 +66,57 @@ impl Vocabulary {
     /// Read the vocabulary as CTranslate2 does (`vocabulary.json`, else `vocabulary.txt`, one
     /// token per line), falling back to `tokenizer.json`'s; merges come from `tokenizer.json`.
     pub fn read(dir: &Path) -> Result<Vocabulary, Error> {
-        let read = |name: &str| read_model_file(dir, name);
-        let tokenizer_json = if dir.join("tokenizer.json").exists() {
-            Some(
-                serde_json::from_slice::<serde_json::Value>(&read("tokenizer.json")?)
-                    .map_err(|e| Error::Checkpoint(format!("tokenizer.json: {e}")))?,
-            )
-        } else {
-            None
+        let json = tokenizer_json(dir)?;
+        let tokens = match ctranslate2_tokens(dir)? {
+            Some(tokens) => tokens,
+            None => tokens_of_tokenizer_json(json.as_ref().ok_or_else(|| no_vocabulary(dir))?),
         };
-        let tokens = if dir.join("vocabulary.json").exists() {
-            serde_json::from_slice(&read("vocabulary.json")?)
-                .map_err(|e| Error::Checkpoint(format!("vocabulary.json: {e}")))?
-        } else if dir.join("vocabulary.txt").exists() {
-            let text = String::from_utf8(read("vocabulary.txt")?)
-                .map_err(|_| Error::Checkpoint("vocabulary.txt is not UTF-8".into()))?;
-            text.lines().map(str::to_owned).collect()
-        } else if let Some(json) = &tokenizer_json {
-            tokens_of_tokenizer_json(json)
-        } else {
-            // Report the file CTranslate2 expects.
-            read("vocabulary.txt")?;
-            Vec::new()
-        };
-        let merges = tokenizer_json
+        let merges = json
             .as_ref()
             .map(merges_of_tokenizer_json)
             .unwrap_or_default();
         Ok(Vocabulary { tokens, merges })
     }
+
+    /// The number of tokens, parsing `tokenizer.json` only when it is the sole vocabulary.
+    pub fn read_size(dir: &Path) -> Result<usize, Error> {
+        if let Some(tokens) = ctranslate2_tokens(dir)? {
+            return Ok(tokens.len());
+        }
+        let json = tokenizer_json(dir)?.ok_or_else(|| no_vocabulary(dir))?;
+        Ok(tokens_of_tokenizer_json(&json).len())
+    }
+}
+
+fn no_vocabulary(dir: &Path) -> Error {
+    Error::Checkpoint(format!(
+        "{} has no vocabulary.json, vocabulary.txt or tokenizer.json",
+        dir.display()
+    ))
+}
+
+/// `tokenizer.json`, when the directory has one.
+fn tokenizer_json(dir: &Path) -> Result<Option<serde_json::Value>, Error> {
+    if !dir.join("tokenizer.json").exists() {
+        return Ok(None);
+    }
+    serde_json::from_slice(&read_model_file(dir, "tokenizer.json")?)
+        .map_err(|e| Error::Checkpoint(format!("tokenizer.json: {e}")))
+}
+
+/// CTranslate2's vocabulary file (`vocabulary.json`, else `vocabulary.txt`), when there is one.
+fn ctranslate2_tokens(dir: &Path) -> Result<Option<Vec<String>>, Error> {
+    if dir.join("vocabulary.json").exists() {
+        let tokens = serde_json::from_slice(&read_model_file(dir, "vocabulary.json")?)
+            .map_err(|e| Error::Checkpoint(format!("vocabulary.json: {e}")))?;
+        return Ok(Some(tokens));
+    }
+    if dir.join("vocabulary.txt").exists() {
+        let text = String::from_utf8(read_model_file(dir, "vocabulary.txt")?)
+            .map_err(|_| Error::Checkpoint("vocabulary.txt is not UTF-8".into()))?;
+        return Ok(Some(text.lines().map(str::to_owned).collect()));
+    }
+    Ok(None)
 }
 
 /// Vocabulary of a Hugging Face `tokenizer.json` (model vocab plus added tokens).
