@@ -98,14 +98,8 @@ fn model_dir(id: &str) -> Result<PathBuf, ApiError> {
     Ok(dir)
 }
 
-/// Multilingual Whisper vocabularies have 51 865 entries or more; English-only ones 51 864.
-/// One token per line, and a token may be empty, so lines are counted, not non-empty lines.
+/// Whether the checkpoint in `dir` is multilingual, as vox-whisper reads it (without loading
+/// the weights); an unreadable vocabulary lists the model as English-only.
 fn is_multilingual(dir: &Path) -> bool {
-    std::fs::read(dir.join("vocabulary.txt"))
-        .map(|v| {
-            let lines =
-                v.iter().filter(|b| **b == b'\n').count() + usize::from(v.last() != Some(&b'\n'));
-            lines >= 51_865
-        })
-        .unwrap_or(false)
+    vox_whisper::is_multilingual(dir).unwrap_or(false)
 }

@@ -27,9 +27,7 @@ pub async fn handle(req: Request) -> Result {
     let model = models::get(&model_id)?;
     let decoded = decode(&audio, hint)?;
     let whisper_options = to_whisper(&options, model.is_multilingual())?;
-    let transcript = model
-        .transcribe(&decoded.samples, &whisper_options)
-        .map_err(whisper_error)?;
+    let transcript = model.transcribe(&decoded.samples, &whisper_options)?;
     let body =
         serde_json::to_value(wire(transcript)).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(reply::json(200, &body))
@@ -63,9 +61,8 @@ async fn upload(
 }
 
 fn decode(audio: &[u8], hint: Option<String>) -> Result<DecodedAudio> {
-    let mut options = DecodeOptions::default()
-        .with_max_bytes(Some(limits::MAX_UPLOAD_BYTES))
-        .with_max_duration(Some(limits::MAX_AUDIO_DURATION));
+    // The duration limit is vox-audio's default, the service's documented one.
+    let mut options = DecodeOptions::default().with_max_bytes(Some(limits::MAX_UPLOAD_BYTES));
     if let Some(hint) = hint {
         options = options.with_hint(hint);
     }
@@ -81,9 +78,10 @@ fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOpti
     }
     out.task = match options.task {
         Some(Task::Translate) if !multilingual => {
-            return Err(
-                ApiError::invalid_param("task", "translation needs a multilingual model").into(),
-            );
+            return Err(ApiError::invalid_param(
+                "task",
+                "translation needs a multilingual model",
+            ));
         }
         Some(Task::Translate) => vox_whisper::Task::Translate,
         _ => vox_whisper::Task::Transcribe,
@@ -102,15 +100,6 @@ fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOpti
     out.word_timestamps = options.word_timestamps.unwrap_or(false);
     out.vad_filter = options.vad_filter.unwrap_or(false);
     Ok(out)
-}
-
-fn whisper_error(e: vox_whisper::Error) -> ApiError {
-    match e {
-        vox_whisper::Error::InvalidOption(message) => {
-            ApiError::new(ErrorCode::InvalidParameter, message)
-        }
-        other => ApiError::internal(other.to_string()),
-    }
 }
 
 fn wire(t: vox_whisper::Transcript) -> Transcript {

@@ -17,8 +17,8 @@ use crate::{DecodeError, wav};
 
 /// Sample rate Whisper expects, and the default output rate.
 pub const TARGET_SAMPLE_RATE: u32 = 16_000;
-/// Default for [`DecodeOptions::max_duration`].
-pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(60 * 60);
+/// Default for [`DecodeOptions::max_duration`]: the asr service's documented limit, 30 minutes.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(30 * 60);
 /// Default for [`DecodeOptions::max_bytes`].
 pub const DEFAULT_MAX_BYTES: usize = 100 * 1024 * 1024;
 

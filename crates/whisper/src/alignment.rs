@@ -4,6 +4,7 @@
 use crate::Error;
 use crate::decode::{AudioFeatures, Decoder};
 use crate::tokenizer::Tokenizer;
+use crate::window::Window;
 
 /// One word with its time span.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,13 +43,19 @@ pub(crate) struct Piece {
     pub words: Vec<Word>,
 }
 
-/// What the aligner needs of the model.
+/// What the aligner needs of the model and of the transcription's options.
 pub(crate) struct Aligner<'a> {
     pub decoder: Decoder<'a>,
     pub tokenizer: &'a Tokenizer,
     pub heads: &'a [(usize, usize)],
     pub layers: &'a [usize],
     pub language: &'a str,
+    /// `<|startoftranscript|>` and, for multilingual models, language and task.
+    pub sot_sequence: &'a [u32],
+    /// Punctuation merged into the following word.
+    pub prepend_punctuations: &'a str,
+    /// Punctuation merged into the preceding word.
+    pub append_punctuations: &'a str,
 }
 
 impl Aligner<'_> {
@@ -57,10 +64,10 @@ impl Aligner<'_> {
     fn find_alignment(
         &self,
         audio: &AudioFeatures,
-        sot_sequence: &[u32],
         text: &[u32],
         num_frames: usize,
     ) -> Result<Vec<Timing>, Error> {
+        let sot_sequence = self.sot_sequence;
         let sp = self.tokenizer.special;
         let frames = (num_frames / 2).min(1500);
         if text.is_empty() || frames == 0 {
@@ -103,8 +110,7 @@ impl Aligner<'_> {
             }
             let data = t
                 .try_as_plain_ram()
-                .and_then(|v| v.as_slice::<f32>().map(|s| s.to_vec()));
-            let data = data.map_err(|e| Error::Inference(format!("{e:#}")))?;
+                .and_then(|v| v.as_slice::<f32>().map(|s| s.to_vec()))?;
             let mut w = vec![0f64; n * frames];
             for r in 0..n {
                 let row = &data[(head * rows + r) * total..(head * rows + r) * total + frames];
@@ -219,16 +225,10 @@ impl Aligner<'_> {
     }
 
     /// faster-whisper's `add_word_timestamps` for the segments of one window.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn add_word_timestamps(
         &self,
         pieces: &mut [Piece],
-        audio: &AudioFeatures,
-        sot_sequence: &[u32],
-        window_seek: usize,
-        num_frames: usize,
-        prepend_punctuations: &str,
-        append_punctuations: &str,
+        window: &Window,
         mut last_speech_timestamp: f64,
     ) -> Result<(), Error> {
         if pieces.is_empty() {
@@ -240,7 +240,7 @@ impl Aligner<'_> {
             .map(|p| p.tokens.iter().copied().filter(|&t| t < eot).collect())
             .collect();
         let text: Vec<u32> = text_per_piece.concat();
-        let mut alignment = self.find_alignment(audio, sot_sequence, &text, num_frames)?;
+        let mut alignment = self.find_alignment(&window.audio, &text, window.num_frames)?;
 
         let mut durations: Vec<f64> = alignment
             .iter()
@@ -262,9 +262,13 @@ impl Aligner<'_> {
                 }
             }
         }
-        merge_punctuations(&mut alignment, prepend_punctuations, append_punctuations);
+        merge_punctuations(
+            &mut alignment,
+            self.prepend_punctuations,
+            self.append_punctuations,
+        );
 
-        let time_offset = window_seek as f64 / 100.0;
+        let time_offset = window.seek as f64 / 100.0;
         let mut word_index = 0;
         for (piece, piece_text) in pieces.iter_mut().zip(&text_per_piece) {
             let mut saved_tokens = 0;

@@ -6,6 +6,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::error::read_model_file;
+use crate::tokenizer::Vocabulary;
 
 /// Element type of a stored tensor, with CTranslate2's type ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +168,8 @@ pub struct Checkpoint {
     pub config: Config,
     /// Token strings in GPT-2 byte-level form, index == id.
     pub vocabulary: Vec<String>,
+    /// BPE merges from `tokenizer.json` ("a b", best first), empty without it.
+    pub merges: Vec<String>,
     /// Sizes inferred from shapes.
     pub dims: Dims,
 }
@@ -173,13 +177,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Read a faster-whisper model directory.
     pub fn load(dir: &Path) -> Result<Checkpoint, Error> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|source| Error::Io {
-                path: path.display().to_string(),
-                source,
-            })
-        };
+        let read = |name: &str| read_model_file(dir, name);
         let (variables, aliases) = parse_model_bin(&read("model.bin")?)?;
         let config = if dir.join("config.json").exists() {
             serde_json::from_slice(&read("config.json")?)
@@ -187,14 +185,7 @@ impl Checkpoint {
         } else {
             Config::default()
         };
-        let vocabulary = if dir.join("vocabulary.txt").exists() {
-            let text = String::from_utf8(read("vocabulary.txt")?)
-                .map_err(|_| Error::Checkpoint("vocabulary.txt is not UTF-8".into()))?;
-            text.lines().map(str::to_owned).collect()
-        } else {
-            vocabulary_from_tokenizer_json(&read("tokenizer.json")?)?
-        };
-        Checkpoint::from_parts(variables, aliases, config, vocabulary)
+        Checkpoint::from_parts(variables, aliases, config, Vocabulary::read(dir)?)
     }
 
     /// Assemble a checkpoint from parsed parts, inferring its dimensions.
@@ -202,13 +193,14 @@ impl Checkpoint {
         variables: HashMap<String, Variable>,
         aliases: HashMap<String, String>,
         config: Config,
-        vocabulary: Vec<String>,
+        vocabulary: Vocabulary,
     ) -> Result<Checkpoint, Error> {
         let mut ckpt = Checkpoint {
             variables,
             aliases,
             config,
-            vocabulary,
+            vocabulary: vocabulary.tokens,
+            merges: vocabulary.merges,
             dims: Dims {
                 n_mels: 0,
                 n_audio_ctx: 0,
@@ -406,34 +398,6 @@ pub fn parse_model_bin(bytes: &[u8]) -> Result<ModelBin, Error> {
         }
     }
     Ok((variables, aliases))
-}
-
-/// Vocabulary from a Hugging Face `tokenizer.json` (model vocab plus added tokens).
-fn vocabulary_from_tokenizer_json(bytes: &[u8]) -> Result<Vec<String>, Error> {
-    let json: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Checkpoint(format!("tokenizer.json: {e}")))?;
-    let mut pairs: Vec<(usize, String)> = Vec::new();
-    if let Some(vocab) = json["model"]["vocab"].as_object() {
-        pairs.extend(
-            vocab
-                .iter()
-                .filter_map(|(k, v)| Some((v.as_u64()? as usize, k.clone()))),
-        );
-    }
-    if let Some(added) = json["added_tokens"].as_array() {
-        pairs.extend(added.iter().filter_map(|t| {
-            Some((
-                t["id"].as_u64()? as usize,
-                t["content"].as_str()?.to_owned(),
-            ))
-        }));
-    }
-    let len = pairs.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
-    let mut vocabulary = vec![String::new(); len];
-    for (i, token) in pairs {
-        vocabulary[i] = token;
-    }
-    Ok(vocabulary)
 }
 
 /// Serialize variables in `model.bin` version 6 layout (used by tests to build small checkpoints).

@@ -80,11 +80,14 @@ pub fn alignment_heads(ckpt: &Checkpoint) -> Vec<(usize, usize)> {
 }
 
 fn optimise(model: pb::ModelProto, what: &str) -> Result<Plan, Error> {
+    plan(tract_onnx::onnx().model_for_proto_model(&model), what)
+}
+
+/// Optimise a parsed ONNX graph into a runnable plan; a failure names the graph `what`.
+pub(crate) fn plan(parsed: TractResult<InferenceModel>, what: &str) -> Result<Plan, Error> {
     let err = |e: TractError| Error::Graph(format!("{what}: {e:#}"));
-    let model = tract_onnx::onnx()
-        .model_for_proto_model(&model)
-        .map_err(err)?;
-    model
+    parsed
+        .map_err(err)?
         .into_optimized()
         .map_err(err)?
         .into_runnable()

@@ -1,10 +1,14 @@
 //! Whisper speech recognition on faster-whisper (CTranslate2) checkpoints, run with tract.
 //!
 //! Layers, each depending only on the ones before it:
-//! [`checkpoint`] reads `model.bin`/`config.json`/vocabulary → [`graph`] builds and optimises
-//! the encoder and decoder-step graphs → [`mel`] computes features and [`tokenizer`] maps ids
-//! to text → [`decode`] decodes one 30 s window, [`alignment`] times its words →
-//! [`transcribe`] runs faster-whisper's seek loop, optionally on the speech found by [`vad`].
+//! [`error`] → [`tokenizer`] reads the vocabulary files and maps text to ids and back →
+//! [`checkpoint`] reads `model.bin`/`config.json` → [`graph`] builds and optimises the encoder
+//! and decoder-step graphs → [`mel`] computes features → [`vad`] finds speech →
+//! [`decode`] decodes one 30 s window → `window` (one window of the seek loop) →
+//! [`alignment`] times its words → `segments` splits it at timestamps → [`options`] and
+//! [`transcript`] (what a call takes and returns) → `language` detects the spoken language →
+//! `fallback` retries at higher temperatures → [`model`] loads it all → `transcribe` runs
+//! faster-whisper's seek loop.
 //!
 //! ```no_run
 //! let model = vox_whisper::Model::load("models/whisper/tiny.en".as_ref())?;
@@ -18,37 +22,34 @@
 pub mod alignment;
 pub mod checkpoint;
 pub mod decode;
+pub mod error;
+mod fallback;
 pub mod graph;
+mod language;
 pub mod mel;
+pub mod model;
+pub mod options;
+mod segments;
 pub mod tokenizer;
-pub mod transcribe;
+mod transcribe;
+pub mod transcript;
 pub mod vad;
+mod window;
+
+use std::path::Path;
 
 pub use alignment::Word;
-pub use transcribe::{Model, Segment, Task, TranscribeOptions, Transcript};
+pub use error::Error;
+pub use fallback::compression_ratio;
+pub use model::Model;
+pub use options::{Task, TranscribeOptions};
+pub use transcript::{Segment, Transcript};
 pub use vad::{Vad, VadOptions};
 
-/// Errors of loading a checkpoint or transcribing.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A checkpoint file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// File path.
-        path: String,
-        /// Underlying error.
-        source: std::io::Error,
-    },
-    /// The checkpoint is malformed or incomplete.
-    #[error("invalid checkpoint: {0}")]
-    Checkpoint(String),
-    /// tract could not build or optimise a graph.
-    #[error("cannot build graph: {0}")]
-    Graph(String),
-    /// Running a graph failed.
-    #[error("inference failed: {0}")]
-    Inference(String),
-    /// An option is out of range or unsupported by this model.
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
+/// Whether the model in `dir` is multilingual, from its vocabulary as the checkpoint reader
+/// sees it (`vocabulary.json`, `vocabulary.txt` or `tokenizer.json`), without loading weights.
+/// [`Model::is_multilingual`] gives the same answer once loaded.
+pub fn is_multilingual(dir: &Path) -> Result<bool, Error> {
+    let size = tokenizer::Vocabulary::read_size(dir)?;
+    Ok(tokenizer::is_multilingual_vocabulary(size))
 }

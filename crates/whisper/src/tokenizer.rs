@@ -1,9 +1,22 @@
-//! Whisper's byte-level BPE vocabulary: special token ids, decoding ids to text, and
-//! encoding text (prompts) to ids.
+//! Whisper's byte-level BPE vocabulary: the one reader of a model's vocabulary files, special
+//! token ids, decoding ids to text, and encoding text (prompts) to ids.
 
 use std::collections::HashMap;
+use std::path::Path;
+
+use unicode_general_category::{GeneralCategory, get_general_category};
 
 use crate::Error;
+use crate::error::read_model_file;
+
+/// Vocabulary size from which a model is multilingual (CTranslate2's `is_multilingual`:
+/// English-only vocabularies have 51 864 entries, multilingual ones 51 865 or more).
+const MULTILINGUAL_VOCABULARY: usize = 51_865;
+
+/// True for a multilingual vocabulary of `size` tokens, by CTranslate2's rule.
+pub fn is_multilingual_vocabulary(size: usize) -> bool {
+    size >= MULTILINGUAL_VOCABULARY
+}
 
 /// Language codes in Whisper's token order (`<|en|>` is the first language token).
 pub const LANGUAGES: [&str; 100] = [
@@ -39,6 +52,118 @@ pub struct SpecialTokens {
     pub timestamp_begin: u32,
 }
 
+/// A model directory's vocabulary: token strings (index == id) and, when `tokenizer.json` has
+/// them, the BPE merges.
+#[derive(Clone, Debug, Default)]
+pub struct Vocabulary {
+    /// Token strings in GPT-2 byte-level form, index == id.
+    pub tokens: Vec<String>,
+    /// BPE merges ("a b", best first); empty without `tokenizer.json`.
+    pub merges: Vec<String>,
+}
+
+impl Vocabulary {
+    /// Read the vocabulary as CTranslate2 does (`vocabulary.json`, else `vocabulary.txt`, one
+    /// token per line), falling back to `tokenizer.json`'s; merges come from `tokenizer.json`.
+    pub fn read(dir: &Path) -> Result<Vocabulary, Error> {
+        let json = tokenizer_json(dir)?;
+        let tokens = match ctranslate2_tokens(dir)? {
+            Some(tokens) => tokens,
+            None => tokens_of_tokenizer_json(json.as_ref().ok_or_else(|| no_vocabulary(dir))?),
+        };
+        let merges = json
+            .as_ref()
+            .map(merges_of_tokenizer_json)
+            .unwrap_or_default();
+        Ok(Vocabulary { tokens, merges })
+    }
+
+    /// The number of tokens, parsing `tokenizer.json` only when it is the sole vocabulary.
+    pub fn read_size(dir: &Path) -> Result<usize, Error> {
+        if let Some(tokens) = ctranslate2_tokens(dir)? {
+            return Ok(tokens.len());
+        }
+        let json = tokenizer_json(dir)?.ok_or_else(|| no_vocabulary(dir))?;
+        Ok(tokens_of_tokenizer_json(&json).len())
+    }
+}
+
+fn no_vocabulary(dir: &Path) -> Error {
+    Error::Checkpoint(format!(
+        "{} has no vocabulary.json, vocabulary.txt or tokenizer.json",
+        dir.display()
+    ))
+}
+
+/// `tokenizer.json`, when the directory has one.
+fn tokenizer_json(dir: &Path) -> Result<Option<serde_json::Value>, Error> {
+    if !dir.join("tokenizer.json").exists() {
+        return Ok(None);
+    }
+    serde_json::from_slice(&read_model_file(dir, "tokenizer.json")?)
+        .map_err(|e| Error::Checkpoint(format!("tokenizer.json: {e}")))
+}
+
+/// CTranslate2's vocabulary file (`vocabulary.json`, else `vocabulary.txt`), when there is one.
+fn ctranslate2_tokens(dir: &Path) -> Result<Option<Vec<String>>, Error> {
+    if dir.join("vocabulary.json").exists() {
+        let tokens = serde_json::from_slice(&read_model_file(dir, "vocabulary.json")?)
+            .map_err(|e| Error::Checkpoint(format!("vocabulary.json: {e}")))?;
+        return Ok(Some(tokens));
+    }
+    if dir.join("vocabulary.txt").exists() {
+        let text = String::from_utf8(read_model_file(dir, "vocabulary.txt")?)
+            .map_err(|_| Error::Checkpoint("vocabulary.txt is not UTF-8".into()))?;
+        return Ok(Some(text.lines().map(str::to_owned).collect()));
+    }
+    Ok(None)
+}
+
+/// Vocabulary of a Hugging Face `tokenizer.json` (model vocab plus added tokens).
+fn tokens_of_tokenizer_json(json: &serde_json::Value) -> Vec<String> {
+    let mut pairs: Vec<(usize, String)> = Vec::new();
+    if let Some(vocab) = json["model"]["vocab"].as_object() {
+        pairs.extend(
+            vocab
+                .iter()
+                .filter_map(|(k, v)| Some((v.as_u64()? as usize, k.clone()))),
+        );
+    }
+    if let Some(added) = json["added_tokens"].as_array() {
+        pairs.extend(added.iter().filter_map(|t| {
+            Some((
+                t["id"].as_u64()? as usize,
+                t["content"].as_str()?.to_owned(),
+            ))
+        }));
+    }
+    let len = pairs.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+    let mut tokens = vec![String::new(); len];
+    for (i, token) in pairs {
+        tokens[i] = token;
+    }
+    tokens
+}
+
+/// BPE merges of a Hugging Face `tokenizer.json` ("a b" strings or `["a", "b"]` pairs).
+fn merges_of_tokenizer_json(json: &serde_json::Value) -> Vec<String> {
+    let Some(merges) = json["model"]["merges"].as_array() else {
+        return Vec::new();
+    };
+    merges
+        .iter()
+        .filter_map(|m| match m {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Array(pair) => Some(format!(
+                "{} {}",
+                pair.first()?.as_str()?,
+                pair.get(1)?.as_str()?
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Token strings, special ids, and the BPE merges for encoding.
 #[derive(Clone, Debug)]
 pub struct Tokenizer {
@@ -72,8 +197,10 @@ fn bytes_to_unicode() -> [char; 256] {
 }
 
 impl Tokenizer {
-    /// A tokenizer over `tokens` (index == id) with optional BPE `merges` ("a b" lines, best first).
-    pub fn new(tokens: Vec<String>, merges: &[String], n_vocab: usize) -> Result<Tokenizer, Error> {
+    /// A tokenizer over `tokens` (index == id) with optional BPE `merges` ("a b" lines, best
+    /// first); without merges, a pair's rank is the id of its merged token (tiktoken's rule,
+    /// which Whisper's vocabularies were built with).
+    pub fn new(tokens: Vec<String>, merges: &[String]) -> Result<Tokenizer, Error> {
         let ids: HashMap<String, u32> = tokens
             .iter()
             .enumerate()
@@ -112,14 +239,13 @@ impl Tokenizer {
             .map(|(b, &c)| (c, b as u8))
             .collect();
         Ok(Tokenizer {
+            multilingual: is_multilingual_vocabulary(tokens.len()),
             tokens,
             ids,
             merges,
             byte_to_char,
             char_to_byte,
             special,
-            // CTranslate2's rule: the multilingual vocabulary has 51865+ entries.
-            multilingual: n_vocab >= 51865,
         })
     }
 
@@ -159,13 +285,19 @@ impl Tokenizer {
         bytes
     }
 
-    /// Encode text without special tokens (GPT-2 pre-tokenization, then BPE merges).
-    pub fn encode(&self, text: &str) -> Result<Vec<u32>, Error> {
+    /// Rank of merging `a` and `b`, lowest first: the merge's line in `tokenizer.json`, else the
+    /// id of the merged token (tiktoken's `_byte_pair_merge`).
+    fn merge_rank(&self, a: &str, b: &str) -> Option<usize> {
         if self.merges.is_empty() {
-            return Err(Error::Checkpoint(
-                "tokenizer.json with BPE merges is needed to encode text".into(),
-            ));
+            self.ids.get(&format!("{a}{b}")).map(|&id| id as usize)
+        } else {
+            self.merges.get(&(a.to_owned(), b.to_owned())).copied()
         }
+    }
+
+    /// Encode text without special tokens (GPT-2 pre-tokenization, then BPE merges), as the
+    /// Hugging Face tokenizer faster-whisper uses.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, Error> {
         let mut ids = Vec::new();
         for piece in pretokenize(text) {
             let mut parts: Vec<String> = piece
@@ -176,11 +308,7 @@ impl Tokenizer {
                 let best = parts
                     .windows(2)
                     .enumerate()
-                    .filter_map(|(i, w)| {
-                        self.merges
-                            .get(&(w[0].clone(), w[1].clone()))
-                            .map(|&r| (r, i))
-                    })
+                    .filter_map(|(i, w)| Some((self.merge_rank(&w[0], &w[1])?, i)))
                     .min();
                 let Some((_, i)) = best else { break };
                 let merged = format!("{}{}", parts[i], parts[i + 1]);
@@ -206,7 +334,7 @@ pub fn pretokenize(text: &str) -> Vec<&str> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let end_of = |i: usize| chars.get(i).map(|&(b, _)| b).unwrap_or(text.len());
     let class = |c: char| {
-        if c.is_alphabetic() {
+        if is_letter(c) {
             1
         } else if c.is_numeric() {
             2
@@ -263,6 +391,20 @@ pub fn pretokenize(text: &str) -> Vec<&str> {
     pieces
 }
 
+/// `\p{L}`: the letter categories only. `char::is_alphabetic` also takes combining marks
+/// (Devanagari vowel signs, Arabic harakat, Thai vowels), which the regex leaves to
+/// `[^\s\p{L}\p{N}]`.
+fn is_letter(c: char) -> bool {
+    matches!(
+        get_general_category(c),
+        GeneralCategory::UppercaseLetter
+            | GeneralCategory::LowercaseLetter
+            | GeneralCategory::TitlecaseLetter
+            | GeneralCategory::ModifierLetter
+            | GeneralCategory::OtherLetter
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +429,11 @@ mod tests {
         );
         assert_eq!(pretokenize(" 123abc"), vec![" 123", "abc"]);
         assert_eq!(pretokenize("a  "), vec!["a", "  "]);
+        // Combining marks are not letters: "नमस्ते" is न म (letters), ् (virama), ते...
+        assert_eq!(
+            pretokenize(" नमस्ते"),
+            vec![" नमस", "\u{94d}", "त", "\u{947}"]
+        );
     }
 
     fn toy() -> Tokenizer {
@@ -307,7 +454,7 @@ mod tests {
             tokens.push(s.to_string());
         }
         let merges = vec!["a b".to_string(), "Ġ ab".to_string(), "Ã ©".to_string()];
-        Tokenizer::new(tokens, &merges, 16).unwrap()
+        Tokenizer::new(tokens, &merges).unwrap()
     }
 
     #[test]
@@ -317,6 +464,14 @@ mod tests {
         assert_eq!(t.special.no_speech, 14);
         assert_eq!(t.special.timestamp_begin, 16);
         assert!(!t.multilingual);
+    }
+
+    #[test]
+    fn vocabulary_ids_rank_merges_without_tokenizer_json() {
+        let mut t = toy();
+        t.merges.clear();
+        // "ab" (3) before "Ġab" (4): the same merges as the listed ones.
+        assert_eq!(t.encode("ab ab é").unwrap(), vec![3, 4, 2, 5]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use tract_onnx::prelude::*;
 
 use crate::Error;
-use crate::graph::Plan;
+use crate::graph::{Plan, plan};
 
 /// Samples per VAD window at 16 kHz.
 const WINDOW: usize = 512;
@@ -58,26 +58,12 @@ pub struct Vad {
     decoder: Plan,
 }
 
-fn err(e: TractError) -> Error {
-    Error::Inference(format!("{e:#}"))
-}
-
 impl Vad {
     /// Load `silero_encoder_v5.onnx` and `silero_decoder_v5.onnx` from `dir`.
     pub fn load(dir: &Path) -> Result<Vad, Error> {
-        let load = |name: &str| -> Result<Plan, Error> {
-            let graph_err = |e: TractError| Error::Graph(format!("{name}: {e:#}"));
-            // Both graphs declare a symbolic batch: windows are batched through the encoder,
-            // the decoder runs one window at a time.
-            let model = tract_onnx::onnx()
-                .model_for_path(dir.join(name))
-                .map_err(graph_err)?;
-            model
-                .into_optimized()
-                .map_err(graph_err)?
-                .into_runnable()
-                .map_err(graph_err)
-        };
+        // Both graphs declare a symbolic batch: windows are batched through the encoder,
+        // the decoder runs one window at a time.
+        let load = |name: &str| plan(tract_onnx::onnx().model_for_path(dir.join(name)), name);
         Ok(Vad {
             encoder: load("silero_encoder_v5.onnx")?,
             decoder: load("silero_decoder_v5.onnx")?,
@@ -100,29 +86,24 @@ impl Vad {
             }
             batch.extend_from_slice(&padded[w * WINDOW..(w + 1) * WINDOW]);
         }
-        let input = Tensor::from_shape(&[windows, WINDOW + CONTEXT], &batch).map_err(err)?;
-        let encoded = self.encoder.run(tvec![input.into_tvalue()]).map_err(err)?;
+        let input = Tensor::from_shape(&[windows, WINDOW + CONTEXT], &batch)?;
+        let encoded = self.encoder.run(tvec![input.into_tvalue()])?;
         let encoded = encoded[0]
             .try_as_plain_ram()
             .and_then(|v| v.as_slice::<f32>().map(|s| s.to_vec()));
-        let encoded = encoded.map_err(err)?;
-        let mut state = Tensor::zero::<f32>(&[2, 1, 128])
-            .map_err(err)?
-            .into_tvalue();
+        let encoded = encoded?;
+        let mut state = Tensor::zero::<f32>(&[2, 1, 128])?.into_tvalue();
         let mut probs = Vec::with_capacity(windows);
         for w in 0..windows {
-            let x = Tensor::from_shape(&[1, 128], &encoded[w * 128..(w + 1) * 128]).map_err(err)?;
-            let mut out = self
-                .decoder
-                .run(tvec![x.into_tvalue(), state])
-                .map_err(err)?;
+            let x = Tensor::from_shape(&[1, 128], &encoded[w * 128..(w + 1) * 128])?;
+            let mut out = self.decoder.run(tvec![x.into_tvalue(), state])?;
             state = out
                 .pop()
                 .ok_or_else(|| Error::Inference("VAD decoder state".into()))?;
             let p = out[0]
                 .try_as_plain_ram()
                 .and_then(|v| v.as_slice::<f32>().map(|s| s[0]));
-            probs.push(p.map_err(err)?);
+            probs.push(p?);
         }
         Ok(probs)
     }

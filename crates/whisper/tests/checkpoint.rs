@@ -248,3 +248,41 @@ fn builds_graphs_for_other_sizes() {
     assert_eq!(out[0].shape(), &[1, 1, 64, 1500]);
     assert_eq!(out[1].shape(), &[1, 1, 1500, 64]);
 }
+
+/// A model directory holding only the vocabulary file `name` with `size` tokens.
+fn vocabulary_dir(tag: &str, name: &str, size: usize) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vox-whisper-vocab-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tokens: Vec<String> = (0..size).map(|i| format!("t{i}")).collect();
+    let text = match name {
+        "vocabulary.txt" => tokens.join("\n"),
+        "vocabulary.json" => serde_json::to_string(&tokens).unwrap(),
+        _ => {
+            let vocab: serde_json::Map<String, serde_json::Value> = tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i.into()))
+                .collect();
+            serde_json::json!({"model": {"vocab": vocab, "merges": []}, "added_tokens": []})
+                .to_string()
+        }
+    };
+    std::fs::write(dir.join(name), text).unwrap();
+    dir
+}
+
+#[test]
+fn multilingual_is_read_from_any_vocabulary_file() {
+    for name in ["vocabulary.txt", "vocabulary.json", "tokenizer.json"] {
+        for (size, multilingual) in [(51_864, false), (51_865, true)] {
+            let dir = vocabulary_dir(&format!("{name}-{size}"), name, size);
+            let got = vox_whisper::is_multilingual(&dir).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
+            assert_eq!(got, multilingual, "{name} with {size} tokens");
+        }
+    }
+    let empty = std::env::temp_dir().join(format!("vox-whisper-novocab-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(vox_whisper::is_multilingual(&empty).is_err());
+    std::fs::remove_dir_all(&empty).unwrap();
+}

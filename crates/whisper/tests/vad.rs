@@ -90,13 +90,7 @@ fn vad_filter_transcribes_speech_at_original_times() {
     let want = reference["segments"].as_array().unwrap();
     assert_eq!(got.segments.len(), want.len(), "{:?}", got.text);
     for (g, w) in got.segments.iter().zip(want) {
-        let tokens: Vec<u32> = w["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(g.tokens, tokens);
+        assert_eq!(g.tokens, common::ids(&w["tokens"]));
         assert!(
             (g.start - w["start"].as_f64().unwrap()).abs() <= 0.02,
             "{g:?}"

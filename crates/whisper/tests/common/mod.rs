@@ -50,6 +50,16 @@ pub fn reference() -> serde_json::Value {
     serde_json::from_str(&text).expect("parse reference.json")
 }
 
+/// A JSON array of token ids.
+pub fn ids(value: &serde_json::Value) -> Vec<u32> {
+    value
+        .as_array()
+        .expect("an array of ids")
+        .iter()
+        .map(|v| v.as_u64().expect("an id") as u32)
+        .collect()
+}
+
 pub const CLIPS: [&str; 4] = [
     "librispeech-test-clean-a.wav",
     "librispeech-test-clean-b.wav",

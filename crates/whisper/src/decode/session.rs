@@ -1,0 +1,137 @@
+//! A batch of sequences in the decoder-step graph: its self-attention KV cache, one step, and
+//! CTranslate2's beam reordering of the cache.
+
+use tract_onnx::prelude::*;
+
+use crate::Error;
+use crate::checkpoint::Dims;
+use crate::graph::Plan;
+
+/// Cross-attention keys and values of one audio window, per decoder layer, batch 1.
+#[derive(Clone)]
+pub struct AudioFeatures {
+    pub(crate) cross: Vec<(TValue, TValue)>,
+}
+
+/// Self-attention cache and cross-attention inputs for a batch of sequences.
+pub(crate) struct Session<'a> {
+    plan: &'a Plan,
+    /// The decoder's context, in tokens.
+    n_text_ctx: usize,
+    batch: usize,
+    /// Positions already in the cache.
+    past: usize,
+    cache: Vec<(TValue, TValue)>,
+    cross: Vec<(TValue, TValue)>,
+}
+
+/// The f32 contents of a tensor.
+fn f32_data(t: &Tensor) -> Result<&[f32], Error> {
+    Ok(t.try_as_plain_ram()?.as_slice::<f32>()?)
+}
+
+/// Rows `rows` (in this order, repeats allowed) of the leading axis of `t`.
+fn gather_rows(t: &Tensor, rows: &[usize]) -> Result<Tensor, Error> {
+    let shape = t.shape().to_vec();
+    let row_len: usize = shape[1..].iter().product();
+    let data = f32_data(t)?;
+    let mut out = Vec::with_capacity(rows.len() * row_len);
+    for &r in rows {
+        out.extend_from_slice(&data[r * row_len..(r + 1) * row_len]);
+    }
+    let mut new_shape = shape;
+    new_shape[0] = rows.len();
+    Ok(Tensor::from_shape(&new_shape, &out)?)
+}
+
+impl<'a> Session<'a> {
+    /// An empty cache for `batch` sequences over the encoded `audio`.
+    pub(crate) fn new(
+        plan: &'a Plan,
+        dims: Dims,
+        audio: &AudioFeatures,
+        batch: usize,
+    ) -> Result<Session<'a>, Error> {
+        let empty = || -> Result<TValue, Error> {
+            Ok(Tensor::zero::<f32>(&[batch, dims.n_text_head, 0, 64])?.into_tvalue())
+        };
+        let cache = (0..dims.n_text_layer)
+            .map(|_| Ok((empty()?, empty()?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Session {
+            plan,
+            n_text_ctx: dims.n_text_ctx,
+            batch,
+            past: 0,
+            cache,
+            cross: audio.cross.clone(),
+        })
+    }
+
+    /// Feed `tokens` (`batch` rows of equal length) and return logits at positions `select`
+    /// of the new tokens, `[batch][select.len()][n_vocab]` flattened, and the cross-attention
+    /// scores `[batch, heads, new tokens, frames]` of the alignment layers.
+    pub(crate) fn step_with_scores(
+        &mut self,
+        tokens: &[u32],
+        select: &[usize],
+    ) -> Result<(Vec<f32>, Vec<TValue>), Error> {
+        let n_new = tokens.len() / self.batch;
+        let toks: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+        let positions: Vec<i64> = (self.past..self.past + n_new).map(|p| p as i64).collect();
+        if self.past + n_new > self.n_text_ctx {
+            return Err(Error::Inference("decoder context exceeded".into()));
+        }
+        let mut mask = vec![0f32; n_new * n_new];
+        for i in 0..n_new {
+            for j in i + 1..n_new {
+                mask[i * n_new + j] = f32::NEG_INFINITY;
+            }
+        }
+        let select: Vec<i64> = select.iter().map(|&i| i as i64).collect();
+        let mut inputs: TVec<TValue> = tvec![
+            Tensor::from_shape(&[self.batch, n_new], &toks)?.into_tvalue(),
+            Tensor::from_shape(&[n_new], &positions)?.into_tvalue(),
+            Tensor::from_shape(&[n_new, n_new], &mask)?.into_tvalue(),
+            Tensor::from_shape(&[select.len()], &select)?.into_tvalue(),
+        ];
+        for ((k, v), (ck, cv)) in self.cache.iter().zip(&self.cross) {
+            inputs.push(k.clone());
+            inputs.push(v.clone());
+            inputs.push(ck.clone());
+            inputs.push(cv.clone());
+        }
+        let outputs = self.plan.run(inputs)?;
+        let layers = self.cache.len();
+        if outputs.len() < 2 * layers + 1 {
+            return Err(Error::Inference("decoder graph outputs missing".into()));
+        }
+        let mut outputs = outputs.into_iter();
+        for layer in self.cache.iter_mut() {
+            let k = outputs.next().expect("checked length");
+            let v = outputs.next().expect("checked length");
+            *layer = (k, v);
+        }
+        self.past += n_new;
+        let logits = outputs.next().expect("checked length");
+        Ok((f32_data(&logits)?.to_vec(), outputs.collect()))
+    }
+
+    /// [`step_with_scores`](Self::step_with_scores) without the attention scores.
+    pub(crate) fn step(&mut self, tokens: &[u32], select: &[usize]) -> Result<Vec<f32>, Error> {
+        Ok(self.step_with_scores(tokens, select)?.0)
+    }
+
+    /// Keep batch rows `rows` (beam reordering, dropping finished samples).
+    pub(crate) fn reorder(&mut self, rows: &[usize]) -> Result<(), Error> {
+        if rows.len() == self.batch && rows.iter().enumerate().all(|(i, &r)| i == r) {
+            return Ok(());
+        }
+        for (k, v) in self.cache.iter_mut() {
+            *k = gather_rows(k, rows)?.into_tvalue();
+            *v = gather_rows(v, rows)?.into_tvalue();
+        }
+        self.batch = rows.len();
+        Ok(())
+    }
+}

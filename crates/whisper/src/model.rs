@@ -1,0 +1,113 @@
+//! A loaded Whisper model: checkpoint, optimised graphs, tokenizer, optional VAD; the encoder
+//! run and the decoder and language detector over its graphs.
+
+use std::path::Path;
+
+use tract_onnx::prelude::*;
+
+use crate::Error;
+use crate::checkpoint::{Checkpoint, Config, Dims};
+use crate::decode::{AudioFeatures, Decoder};
+use crate::graph::{self, Graphs};
+use crate::language::LanguageDetector;
+use crate::mel::N_FRAMES;
+use crate::tokenizer::Tokenizer;
+use crate::vad::Vad;
+
+/// A loaded Whisper model, reusable across calls and threads.
+pub struct Model {
+    pub(crate) dims: Dims,
+    pub(crate) config: Config,
+    pub(crate) alignment_heads: Vec<(usize, usize)>,
+    pub(crate) tokenizer: Tokenizer,
+    pub(crate) graphs: Graphs,
+    pub(crate) vad: Option<Vad>,
+}
+
+impl Model {
+    /// Load a faster-whisper model directory and optimise its graphs.
+    pub fn load(dir: &Path) -> Result<Model, Error> {
+        let ckpt = Checkpoint::load(dir)?;
+        let tokenizer = Tokenizer::new(ckpt.vocabulary.clone(), &ckpt.merges)?;
+        let graphs = Graphs::build(&ckpt)?;
+        let alignment_heads = graph::alignment_heads(&ckpt);
+        Ok(Model {
+            dims: ckpt.dims,
+            config: ckpt.config,
+            alignment_heads,
+            tokenizer,
+            graphs,
+            vad: None,
+        })
+    }
+
+    /// Use `vad` for `vad_filter`.
+    pub fn with_vad(mut self, vad: Vad) -> Model {
+        self.vad = Some(vad);
+        self
+    }
+
+    /// Architecture sizes.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// The vocabulary.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// True for multilingual models (the same answer as `vox_whisper::is_multilingual`).
+    pub fn is_multilingual(&self) -> bool {
+        self.tokenizer.multilingual
+    }
+
+    /// Run the encoder on one `[n_mels, 3000]` window.
+    pub fn encode(&self, window: &[f32]) -> Result<AudioFeatures, Error> {
+        let input = Tensor::from_shape(&[1, self.dims.n_mels, N_FRAMES], window)?;
+        let outputs = self.graphs.audio.run(tvec![input.into_tvalue()])?;
+        let cross = outputs
+            .chunks(2)
+            .map(|kv| (kv[0].clone(), kv[1].clone()))
+            .collect();
+        Ok(AudioFeatures { cross })
+    }
+
+    /// The decoder over this model's step graph.
+    pub(crate) fn decoder(&self) -> Decoder<'_> {
+        Decoder::new(&self.graphs.decoder, self.dims, self.tokenizer.special)
+    }
+
+    /// The language detector, or an error for English-only models.
+    pub(crate) fn language_detector(&self) -> Result<LanguageDetector<'_>, Error> {
+        if !self.is_multilingual() {
+            return Err(Error::InvalidOption(
+                "language detection needs a multilingual model".into(),
+            ));
+        }
+        Ok(LanguageDetector::new(
+            self.decoder(),
+            &self.tokenizer,
+            &self.config.lang_ids,
+        ))
+    }
+
+    /// Language probabilities (code, probability), best first, of an encoded window.
+    pub fn detect_language_features(
+        &self,
+        audio: &AudioFeatures,
+    ) -> Result<Vec<(String, f32)>, Error> {
+        self.language_detector()?.probabilities(audio)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_is_shareable_across_threads() {
+        fn check<T: Send + Sync>() {}
+        check::<Model>();
+    }
+}
