@@ -3,9 +3,15 @@
   python -m unittest discover -s bench -t .    (under the bench venv's python, which has jiwer)
 """
 
+import importlib.util
 import unittest
 
-from bench.wer import WordErrors, word_errors
+if importlib.util.find_spec("jiwer") is None or importlib.util.find_spec("whisper_normalizer") is None:
+    raise unittest.SkipTest(
+        "jiwer and whisper-normalizer are not installed here: run under the bench venv's python "
+        "(`python3 -m bench.reference_env` prints it)")
+
+from bench.wer import WordErrors, word_errors  # noqa: E402
 
 
 class WordErrorsTest(unittest.TestCase):

@@ -1,4 +1,4 @@
-//! Machine-readable transcription timings for `bench/run.py`: the library in-process, natively.
+//! Machine-readable transcription timings for `python3 -m bench`: the library in-process, natively.
 //!
 //! `cargo run --release -p vox-whisper --example transcribe-bench -- MODEL_DIR BEAMS CLIP.wav...`
 //! e.g. `... -- models/whisper/tiny.en 1,5 a.wav b.wav`. Prints one JSON object per line:
