@@ -1,34 +1,45 @@
 //! vox: runs a Spin application (`spin.toml`) on wasmtime — routing, service chaining,
 //! instance reuse, request limits and a compiled-code cache.
+//!
+//! The modules form layers; each uses only the layers below it:
+//!
+//! ```text
+//!   lib.rs (Config, Prepared)   main.rs (the `vox` command)
+//!   server/    the HTTP front door: connections, body limits, host errors, request log
+//!   preinit/   `vox preinit`: run a component's initialisation, snapshot it with wizer
+//!   runtime/   wasmtime: engine, compile cache, stores, instance pools, service chaining
+//!   config/    the manifest, validated: components, variables, routes, outbound policies
+//!   files, logging   leaves: atomic writes and file stamps; host and component logs
+//! ```
+//!
+//! `server` and `preinit` are side by side: neither uses the other. Inside `runtime`, the
+//! hooks behind a component's outgoing HTTP reach other components through the `Dispatch`
+//! trait the runtime implements, so nothing below the runtime depends on it.
 
-pub mod app;
-pub mod cache;
-pub mod chaining;
-pub mod engine;
+pub mod config;
 pub mod files;
-pub mod instances;
-pub mod limits;
 pub mod logging;
-pub mod manifest;
-pub mod outbound;
 pub mod preinit;
-pub mod routes;
 pub mod runtime;
 pub mod server;
-pub mod spin_variables;
-pub mod store;
-pub mod variables;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
-pub use app::App;
-pub use instances::InstanceLimits;
-pub use server::{RequestLimits, Server};
+pub use config::App;
+pub use runtime::InstanceLimits;
+use runtime::cache::{self, CompileCache};
+use runtime::engine;
+pub use server::{DEFAULT_MAX_BODY_SIZE, RequestLimits, Server};
+
+/// Where `vox up` listens unless told otherwise, as `spin up` does.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3000));
+
+/// How long in-flight requests may run after SIGINT/SIGTERM unless told otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Everything `vox up` needs to serve an app.
 #[derive(Debug, Clone)]
@@ -48,10 +59,10 @@ impl Config {
     pub fn new(manifest: impl Into<PathBuf>) -> Self {
         Self {
             manifest: manifest.into(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            listen: DEFAULT_LISTEN,
             instances: InstanceLimits::default(),
-            max_body_size: 64 * 1024 * 1024,
-            shutdown_grace: Duration::from_secs(30),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_dir: None,
             cache_dir: Some(cache::default_dir()),
         }
@@ -73,7 +84,9 @@ impl Prepared {
         let app = App::load(&config.manifest)?;
         app.check_sources()?;
         let engine = engine::new_engine()?;
-        let compiled = compile_all(&app, &engine, config.cache_dir.clone()).await?;
+        let compiled = CompileCache::new(config.cache_dir.clone())
+            .load_all(&app, &engine)
+            .await?;
         let log_dir = config
             .log_dir
             .clone()
@@ -104,11 +117,7 @@ impl Prepared {
             self.log_dir.display().to_string()
         );
         for (route, component) in self.app.router.routes() {
-            let path = route
-                .as_str()
-                .strip_suffix("/...")
-                .unwrap_or(route.as_str());
-            let path = if route.as_str() == "/..." { "" } else { path };
+            let path = route.base();
             let kind = if route.is_wildcard() {
                 " (wildcard)"
             } else {
@@ -123,41 +132,6 @@ impl Prepared {
         let Self { server, _epoch, .. } = self;
         server.run(shutdown).await
     }
-}
-
-/// Compiles every component that a trigger names, in parallel, through the cache.
-async fn compile_all(
-    app: &App,
-    engine: &wasmtime::Engine,
-    cache_dir: Option<PathBuf>,
-) -> anyhow::Result<HashMap<String, wasmtime::component::Component>> {
-    let triggered: std::collections::BTreeSet<String> = app
-        .router
-        .routes()
-        .map(|(_, c)| c.to_string())
-        .chain(app.private.iter().cloned())
-        .collect();
-    let cache = cache::CompileCache::new(cache_dir);
-    let jobs = triggered.into_iter().map(|id| {
-        let engine = engine.clone();
-        let cache = cache.clone();
-        let source = app.components[&id].source.clone();
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let loaded = cache
-                .load(&engine, &source)
-                .with_context(|| format!("component.{id}.source"));
-            (id, loaded, started.elapsed())
-        })
-    });
-    let mut compiled = HashMap::new();
-    for job in futures::future::join_all(jobs).await {
-        let (id, loaded, took) = job.context("compile task panicked")?;
-        let (component, outcome) = loaded?;
-        tracing::info!(component = %id, ?outcome, ms = took.as_millis() as u64, "component ready");
-        compiled.insert(id, component);
-    }
-    Ok(compiled)
 }
 
 /// Resolves on SIGINT or SIGTERM.

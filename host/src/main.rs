@@ -1,10 +1,13 @@
 //! `vox`: command-line entry point of the host.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use vox::InstanceLimits;
 
 #[derive(Parser)]
 #[command(
@@ -26,11 +29,10 @@ enum Command {
     Preinit(Preinit),
 }
 
-#[derive(Parser)]
-struct Preinit {
-    /// The component (its id in the manifest).
-    component: String,
-    /// The Spin manifest giving the component's files and variables.
+// The manifest flag both commands take, as `spin up -f` does.
+#[derive(Args)]
+struct Manifest {
+    /// The Spin manifest of the app.
     #[arg(
         short = 'f',
         long = "from",
@@ -38,6 +40,14 @@ struct Preinit {
         default_value = "spin.toml"
     )]
     manifest: PathBuf,
+}
+
+#[derive(Parser)]
+struct Preinit {
+    /// The component (its id in the manifest).
+    component: String,
+    #[command(flatten)]
+    manifest: Manifest,
     /// The component as built, not yet pre-initialised.
     #[arg(long)]
     wasm: PathBuf,
@@ -46,40 +56,36 @@ struct Preinit {
     output: Option<PathBuf>,
 }
 
+/// Defaults come from the host's own (`vox::Config::new`, `InstanceLimits::default()`), so
+/// `vox up` without flags and a `Config` built in code behave the same.
 #[derive(Parser)]
 struct Up {
-    /// The Spin manifest to serve.
-    #[arg(
-        short = 'f',
-        long = "from",
-        visible_alias = "file",
-        default_value = "spin.toml"
-    )]
-    manifest: PathBuf,
+    #[command(flatten)]
+    manifest: Manifest,
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    #[arg(long, default_value_t = vox::DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Largest accepted request body, in bytes (larger ones get 413).
-    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, default_value_t = vox::DEFAULT_MAX_BODY_SIZE)]
     max_body_size: u64,
     /// Time a request may take to arrive and get response headers (408/504 after), e.g. "300s".
-    #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
-    request_timeout: Duration,
+    #[arg(long, default_value_t = Seconds(InstanceLimits::default().request_timeout))]
+    request_timeout: Seconds,
     /// Requests one instance serves before it is replaced.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = InstanceLimits::default().max_reuse)]
     max_instance_reuse: usize,
     /// Requests one instance serves concurrently.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = InstanceLimits::default().max_concurrent)]
     max_instance_concurrency: usize,
     /// How long an idle instance is kept for reuse, e.g. "1s".
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
-    idle_instance_timeout: Duration,
+    #[arg(long, default_value_t = Seconds(InstanceLimits::default().idle_timeout))]
+    idle_instance_timeout: Seconds,
     /// Instances of one component alive at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = InstanceLimits::default().max_instances)]
     max_instances: usize,
     /// How long in-flight requests may run after SIGINT/SIGTERM, e.g. "30s".
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
-    shutdown_grace: Duration,
+    #[arg(long, default_value_t = Seconds(vox::DEFAULT_SHUTDOWN_GRACE))]
+    shutdown_grace: Seconds,
     /// Directory for component stdout/stderr files (default: .spin/logs next to the manifest).
     #[arg(long)]
     log_dir: Option<PathBuf>,
@@ -92,6 +98,24 @@ struct Up {
     /// Host log level (error, warn, info, debug, trace); RUST_LOG also works.
     #[arg(long)]
     log_level: Option<String>,
+}
+
+/// A duration flag: any form humantime reads ("300s", "5m", "1h 30m"); shown in seconds.
+#[derive(Clone, Copy)]
+struct Seconds(Duration);
+
+impl FromStr for Seconds {
+    type Err = humantime::DurationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        humantime::parse_duration(s).map(Seconds)
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.0.as_secs_f64())
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -129,8 +153,13 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn preinit(p: Preinit) -> anyhow::Result<()> {
-    let report =
-        vox::preinit::preinit(&p.manifest, &p.component, &p.wasm, p.output.as_deref()).await?;
+    let report = vox::preinit::preinit(
+        &p.manifest.manifest,
+        &p.component,
+        &p.wasm,
+        p.output.as_deref(),
+    )
+    .await?;
     if !report.rebuilt {
         println!(
             "component.{}: {} is up to date",
@@ -152,23 +181,23 @@ async fn preinit(p: Preinit) -> anyhow::Result<()> {
 }
 
 async fn serve(up: Up) -> anyhow::Result<()> {
-    let mut config = vox::Config::new(up.manifest);
+    let mut config = vox::Config::new(up.manifest.manifest);
     config.listen = up.listen;
     config.max_body_size = up.max_body_size;
-    config.shutdown_grace = up.shutdown_grace;
+    config.shutdown_grace = up.shutdown_grace.0;
     config.log_dir = up.log_dir;
-    config.instances = vox::InstanceLimits {
+    config.instances = InstanceLimits {
         max_reuse: up.max_instance_reuse.max(1),
         max_concurrent: up.max_instance_concurrency.max(1),
-        idle_timeout: up.idle_instance_timeout,
+        idle_timeout: up.idle_instance_timeout.0,
         max_instances: up.max_instances.max(1),
-        request_timeout: up.request_timeout,
+        request_timeout: up.request_timeout.0,
     };
-    config.cache_dir = match (up.no_cache, up.cache_dir) {
-        (true, _) => None,
-        (false, Some(dir)) => Some(dir),
-        (false, None) => Some(vox::cache::default_dir()),
-    };
+    if up.no_cache {
+        config.cache_dir = None;
+    } else if let Some(dir) = up.cache_dir {
+        config.cache_dir = Some(dir);
+    }
     let prepared = vox::Prepared::new(&config).await?;
     // The banner goes to stdout in one write so scripts can read the URL reliably.
     print!("{}", prepared.banner()?);

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{AppDir, Duplex, Vox, get, send, send_stream};
+use support::{AppDir, Duplex, Vox, get, send, send_stream, start_with_env};
 
 const APP: &str = r#"
 spin_manifest_version = 2
@@ -62,7 +62,7 @@ fn app() -> AppDir {
 }
 
 fn start(app: &AppDir, args: &[&str]) -> Vox {
-    Vox::start_with_env(app, args, &[("SPIN_VARIABLE_SECRET_KEY", "s3cret")])
+    start_with_env(app, args, &[("SPIN_VARIABLE_SECRET_KEY", "s3cret")])
 }
 
 /// URL-encodes a chained target for the probe's `chain?to=` parameter.

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{AppDir, Duplex, Vox, get};
+use support::{AppDir, Duplex, get, start};
 
 const APP: &str = r#"
 spin_manifest_version = 2
@@ -40,19 +40,21 @@ async fn second_start_loads_compiled_code_from_the_cache() {
             .count()
     };
 
-    let first = Vox::start(&app, &["--cache-dir", cache_arg]);
-    assert_eq!(get(first.addr, "/counter").await.status, 200);
-    drop(first);
+    // Starts vox, checks it serves, stops it and returns its log.
+    let serve_once = || async {
+        let vox = start(&app, &["--cache-dir", cache_arg]);
+        assert_eq!(get(vox.addr, "/counter").await.status, 200);
+        vox.stderr()
+    };
+
+    serve_once().await;
     assert_eq!(compiled(), 1, "one compiled component cached");
 
-    let second = Vox::start(&app, &["--cache-dir", cache_arg]);
-    assert_eq!(get(second.addr, "/counter").await.status, 200);
-    let log = second.stderr();
+    let log = serve_once().await;
     assert!(
         log.contains("Cached"),
         "second start should hit the cache:\n{log}"
     );
-    drop(second);
 
     // The same path with other content (a custom section appended) is compiled afresh.
     let mut bytes = std::fs::read(&wasm).unwrap();
@@ -61,9 +63,7 @@ async fn second_start_loads_compiled_code_from_the_cache() {
     bytes.extend(name);
     bytes.extend(payload);
     std::fs::write(&wasm, bytes).unwrap();
-    let third = Vox::start(&app, &["--cache-dir", cache_arg]);
-    assert_eq!(get(third.addr, "/counter").await.status, 200);
-    let log = third.stderr();
+    let log = serve_once().await;
     assert!(
         log.contains("Compiled"),
         "a changed component must not come from the cache:\n{log}"
@@ -74,7 +74,7 @@ async fn second_start_loads_compiled_code_from_the_cache() {
 #[tokio::test]
 async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
     let app = AppDir::new(APP);
-    let mut vox = Vox::start(&app, &[]);
+    let mut vox = start(&app, &[]);
     let mut stream = Duplex::open(vox.addr, "POST", "/echo", "before;").await;
     stream.expect("before;").await;
 

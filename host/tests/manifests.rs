@@ -46,6 +46,6 @@ fn invalid_manifests_are_rejected_with_a_named_field() {
 fn the_project_manifest_parses() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let parsed = vox::manifest::Manifest::parse(&text).unwrap();
+    let parsed = vox::config::manifest::Manifest::parse(&text).unwrap();
     assert!(parsed.component.contains_key("gateway"));
 }

@@ -1,23 +1,17 @@
 //! Starts the real Vox app under `vox up` once per test binary and talks to it over HTTP.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The workspace root (where `spin.toml` lives).
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use vox_testing::Vox;
+pub use vox_testing::workspace_root;
 
 /// A fixture file shipped with these tests.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = root().join("tests/fixtures").join(name);
+    let path = workspace_root().join("tests/fixtures").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -30,15 +24,14 @@ pub fn timing_lock() -> &'static std::sync::RwLock<()> {
 
 /// A running `vox up` serving the repository's `spin.toml`.
 pub struct App {
-    pub base: String,
+    server: Vox,
     agent: ureq::Agent,
-    _server: Child,
 }
 
 /// The app shared by every test in this binary; started on first use.
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| App::start(&root().join("spin.toml")))
+    APP.get_or_init(|| App::start(&workspace_root().join("spin.toml")))
 }
 
 /// The same app, but with asr and tts built to initialise lazily (loading their models on
@@ -51,7 +44,7 @@ pub fn lazy_app() -> &'static App {
 /// `spin.toml` with the components' sources switched to the plain builds; every relative
 /// path is made absolute so the copy can live under `target/`.
 fn lazy_manifest() -> PathBuf {
-    let root = root();
+    let root = workspace_root();
     let original = std::fs::read_to_string(root.join("spin.toml")).expect("read spin.toml");
     let lazy = original.replace("\"target/preinit/", "\"target/wasm32-wasip2/release/");
     assert_ne!(
@@ -68,7 +61,7 @@ fn lazy_manifest() -> PathBuf {
 
 impl App {
     fn start(manifest: &Path) -> App {
-        let root = root();
+        let root = workspace_root();
         let vox = root.join("target/release/vox");
         assert!(
             vox.exists(),
@@ -81,30 +74,18 @@ impl App {
                 "{dir} is missing: run `make models`"
             );
         }
-        let port = free_port();
-        let server = Command::new(&vox)
-            .args(["up", "-f"])
-            .arg(manifest)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+        let server = Vox::up(&vox, manifest)
             // Keep instances (and their loaded models) across the tests' requests.
             .args(["--idle-instance-timeout", "600s"])
             .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start vox up");
-        reap_with_this_process(server.id());
+            .start();
+        reap_with_this_process(server.child.id());
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(300)))
             .build()
             .into();
-        let app = App {
-            base: format!("http://127.0.0.1:{port}"),
-            agent,
-            _server: server,
-        };
+        let app = App { server, agent };
         app.wait_until_healthy(Duration::from_secs(300));
         app
     }
@@ -112,10 +93,10 @@ impl App {
     fn wait_until_healthy(&self, limit: Duration) {
         let started = Instant::now();
         while started.elapsed() < limit {
-            if let Ok(resp) = self.agent.get(&self.url("/health")).call() {
-                if resp.status() == 200 {
-                    return;
-                }
+            if let Ok(resp) = self.agent.get(&self.url("/health")).call()
+                && resp.status() == 200
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -123,7 +104,7 @@ impl App {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.server.url(path)
     }
 
     pub fn agent(&self) -> &ureq::Agent {
@@ -135,6 +116,15 @@ impl App {
         let mut resp = self.agent.get(&self.url(path)).call().expect("GET");
         let status = resp.status().as_u16();
         (status, read_all(resp.body_mut().as_reader()))
+    }
+
+    /// GET a path that answers JSON; returns status and the parsed body.
+    pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, body) = self.get(path);
+        let json = serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!("{path}: not JSON ({e}): {}", String::from_utf8_lossy(&body))
+        });
+        (status, json)
     }
 
     /// POST a body with a content type; returns status, headers and body.
@@ -227,15 +217,22 @@ fn read_all(mut reader: impl Read) -> Vec<u8> {
     body
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Lower-cased words without their punctuation: how texts and transcripts are compared.
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// The server outlives no test binary: a watchdog stops it when this process is gone.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the watchdog must outlive this process, so nothing waits for it"
+)]
 fn reap_with_this_process(server_pid: u32) {
     let me = std::process::id();
     let script = format!(

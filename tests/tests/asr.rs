@@ -1,16 +1,6 @@
 //! Speech recognition through the gateway, on real recordings with the bundled tiny.en model.
 
-use vox_app_tests::{app, fixture};
-
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
-}
+use vox_app_tests::{app, fixture, words};
 
 #[test]
 fn jfk_flac_is_transcribed_with_timestamps() {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use vox_app_tests::{app, root};
+use vox_app_tests::{app, workspace_root};
 
 /// The SDK version the check is pinned to.
 const OPENAI_SDK: &str = "openai==3.51.0";
@@ -43,9 +43,9 @@ fn sdk_python() -> PathBuf {
 fn openai_python_sdk_works_unchanged() {
     let python = sdk_python();
     let output = Command::new(python)
-        .arg(root().join("tests/openai_sdk_check.py"))
+        .arg(workspace_root().join("tests/openai_sdk_check.py"))
         .args(["--base-url", &app().url("/v1"), "--audio"])
-        .arg(root().join("tests/fixtures/jfk.flac"))
+        .arg(workspace_root().join("tests/fixtures/jfk.flac"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -5,9 +5,9 @@
 use vox_app_tests::{App, app, fixture, lazy_app};
 
 fn loaded(app: &App) -> serde_json::Value {
-    let (status, body) = app.get("/ready");
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    serde_json::from_slice::<serde_json::Value>(&body).unwrap()["loaded"].clone()
+    let (status, ready) = app.get_json("/ready");
+    assert_eq!(status, 200, "{ready}");
+    ready["loaded"].clone()
 }
 
 fn transcribe(app: &App, query: &str) -> serde_json::Value {

@@ -4,16 +4,14 @@ use vox_app_tests::app;
 
 #[test]
 fn health_answers_json() {
-    let (status, body) = app().get("/health");
+    let (status, json) = app().get_json("/health");
     assert_eq!(status, 200);
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["status"], "ok");
 }
 
 #[test]
 fn ready_reaches_asr_and_tts_through_chaining() {
-    let (status, body) = app().get("/ready");
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (status, json) = app().get_json("/ready");
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["services"]["asr"], "ok");
     assert_eq!(json["services"]["tts"], "ok");

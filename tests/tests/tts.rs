@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::time::Instant;
 
-use vox_app_tests::{app, timing_lock};
+use vox_app_tests::{app, timing_lock, words};
 
 #[test]
 fn wav_stream_is_speech_of_plausible_length() {
@@ -93,16 +93,7 @@ fn bad_requests_are_4xx_json() {
 
 /// Word error rate of `hypothesis` against `reference` (case and punctuation ignored).
 fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let norm = |t: &str| -> Vec<String> {
-        t.split_whitespace()
-            .map(|w| {
-                w.trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_lowercase()
-            })
-            .filter(|w| !w.is_empty())
-            .collect()
-    };
-    let (r, h) = (norm(reference), norm(hypothesis));
+    let (r, h) = (words(reference), words(hypothesis));
     let mut row: Vec<usize> = (0..=h.len()).collect();
     for (i, rw) in r.iter().enumerate() {
         let mut prev = row[0];

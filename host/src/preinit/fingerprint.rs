@@ -5,8 +5,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::app::ComponentSpec;
-use crate::files::hex;
+use crate::config::ComponentSpec;
+use crate::files::{hash_stamp, hex};
 
 /// Bumped when what `vox preinit` writes changes, so old snapshots are rebuilt.
 const FORMAT: &str = "vox-preinit-1 wasmtime-wizer-48.0.8";
@@ -46,12 +46,7 @@ fn files(h: &mut Sha256, root: &Path, dir: &Path) -> std::io::Result<()> {
         }
         let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy();
         field(h, "file", &relative);
-        h.update(meta.len().to_le_bytes());
-        let modified = meta
-            .modified()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        h.update(modified.as_nanos().to_le_bytes());
+        hash_stamp(h, &meta)?;
     }
     Ok(())
 }

@@ -2,23 +2,26 @@
 //! environment `spin.toml` gives it, then snapshots its memory into a new component with
 //! wasmtime-wizer. Instances of the snapshot start with the models already loaded.
 
+mod export;
 mod fingerprint;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use wasmtime::Store;
-use wasmtime::component::{Component, ComponentNamedList, Instance, Lift, TypedFunc};
+use wasmtime::component::{Component, Instance};
 use wasmtime_wizer::Wizer;
 
-use crate::app::{App, ComponentSpec};
-use crate::chaining::OutboundHooks;
+use self::export::typed_export;
+use crate::config::{App, ComponentSpec};
 use crate::files::write_atomically;
 use crate::logging::ComponentLogs;
-use crate::store::Host;
+use crate::runtime::chaining::OutboundHooks;
+use crate::runtime::engine;
+use crate::runtime::store::{self, Host};
 
 /// The interface a component exports to be pre-initialised.
 pub const INIT_INTERFACE: &str = "vox:preinit/init";
@@ -102,16 +105,16 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
         .instrument_component(wasm)
         .map_err(anyhow::Error::from)?;
 
-    let engine = crate::engine::new_engine()?;
+    let engine = engine::new_engine()?;
     let component = Component::new(&engine, &instrumented).map_err(anyhow::Error::from)?;
-    let linker = crate::store::linker(&engine)?;
-    let hooks = OutboundHooks::new(&spec.id, spec.outbound.clone(), Weak::new());
+    let linker = store::linker(&engine)?;
+    let hooks = OutboundHooks::standalone(&spec.id, spec.outbound.clone());
     let logs = ComponentLogs::to_stderr()?;
-    let mut store = crate::store::new_store(
+    let mut store = store::new_store(
         &engine,
         spec,
         &logs,
-        hooks,
+        Box::new(hooks),
         Arc::new(spec.variables.clone()),
     )?;
     let instance = linker
@@ -163,21 +166,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
-}
-
-fn typed_export<R: Lift + ComponentNamedList + Send + Sync + 'static>(
-    store: &mut Store<Host>,
-    instance: &Instance,
-    interface: &str,
-    func: &str,
-) -> anyhow::Result<TypedFunc<(), R>> {
-    let (_, iface) = instance
-        .get_export(&mut *store, None, interface)
-        .context("no such interface")?;
-    let (_, index) = instance
-        .get_export(&mut *store, Some(&iface), func)
-        .with_context(|| format!("no function `{func}`"))?;
-    instance
-        .get_typed_func::<(), R>(&mut *store, index)
-        .map_err(anyhow::Error::from)
 }

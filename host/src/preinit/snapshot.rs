@@ -5,8 +5,8 @@ use wasmtime::Store;
 use wasmtime::component::{Instance, Lift, WasmList};
 use wasmtime_wizer::ComponentInstanceState;
 
-use super::typed_export;
-use crate::store::Host;
+use super::export::typed_export;
+use crate::runtime::store::Host;
 
 /// Lets wizer read the initialised instance's memories and globals through the accessor
 /// functions it added to the component.

@@ -1,12 +1,11 @@
 //! Test harness: builds the test components once, writes manifests into temp dirs, runs
-//! `vox up` as a child process and talks HTTP to it.
+//! `vox up` as a child process (through the shared launcher) and talks HTTP to it.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -14,13 +13,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use tokio::sync::mpsc;
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+pub use vox_testing::{Vox, workspace_root};
 
 /// Test components get their own target dir so this nested cargo never waits on the lock
 /// the outer `cargo test` holds.
@@ -82,109 +75,32 @@ impl AppDir {
     }
 }
 
-/// A running `vox up` child process.
-pub struct Vox {
-    pub child: Child,
-    pub addr: SocketAddr,
-    pub banner: String,
-    pub stderr_path: PathBuf,
+/// Serves `app` with the vox built for these tests.
+pub fn start(app: &AppDir, args: &[&str]) -> Vox {
+    start_with_env(app, args, &[])
 }
 
-impl Vox {
-    pub fn start(app: &AppDir, args: &[&str]) -> Self {
-        Self::start_with_env(app, args, &[])
+pub fn start_with_env(app: &AppDir, args: &[&str], env: &[(&str, &str)]) -> Vox {
+    let stderr_path = app
+        .path()
+        .join(format!("vox-stderr-{}.txt", next_log_number()));
+    let mut launch = Vox::up(Path::new(env!("CARGO_BIN_EXE_vox")), &app.manifest())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stderr_to(stderr_path);
+    if !args.contains(&"--cache-dir") {
+        // Shared across tests so the probe compiles once, not once per server.
+        launch = launch
+            .arg("--cache-dir")
+            .arg(components_target_dir().join("compiled-cache"));
     }
-
-    pub fn start_with_env(app: &AppDir, args: &[&str], env: &[(&str, &str)]) -> Self {
-        Self::spawn(&app.manifest(), app.path(), args, env)
+    for (k, v) in env {
+        launch = launch.env(k, v);
     }
-
-    /// Serves `manifest`, keeping vox's stderr in `scratch`.
-    pub fn spawn(manifest: &Path, scratch: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let stderr_path = scratch.join(format!("vox-stderr-{}.txt", rand_suffix()));
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vox"));
-        cmd.arg("up")
-            .arg("-f")
-            .arg(manifest)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        if !args.contains(&"--cache-dir") {
-            // Shared across tests so the probe compiles once, not once per server.
-            cmd.arg("--cache-dir")
-                .arg(components_target_dir().join("compiled-cache"));
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn vox");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // The banner is one write: "Serving …", "Available Routes:", then one line per route.
-        let mut banner = String::new();
-        let mut wait = Duration::from_secs(120);
-        while let Ok(line) = rx.recv_timeout(wait) {
-            banner.push_str(&line);
-            banner.push('\n');
-            if banner.contains("Serving http://") {
-                wait = Duration::from_millis(300);
-            }
-        }
-        let serving = banner
-            .lines()
-            .find_map(|l| l.strip_prefix("Serving http://"));
-        let Some(addr) = serving else {
-            let _ = child.kill();
-            panic!(
-                "vox did not start; stderr:\n{}",
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
-        };
-        let addr = addr.trim().parse().unwrap();
-        Self {
-            child,
-            addr,
-            banner,
-            stderr_path,
-        }
-    }
-
-    pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    launch.start()
 }
 
-impl Drop for Vox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rand_suffix() -> u64 {
+fn next_log_number() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)

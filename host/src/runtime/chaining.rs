@@ -3,26 +3,35 @@
 
 use std::sync::{Arc, Weak};
 
-use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiHttpHooks};
 
-use crate::outbound::{OutboundPolicy, chained_component};
-use crate::runtime::{CallError, Runtime};
+use super::dispatch::{CallError, Dispatch, Request, Response};
+use crate::config::outbound::{OutboundPolicy, chained_component};
 
-type SendResult = wasmtime_wasi_http::Result<(
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), Error>> + Send>,
-)>;
+type SendResult =
+    wasmtime_wasi_http::Result<(Response, Box<dyn Future<Output = Result<(), Error>> + Send>)>;
 
 /// The wasi:http hooks of one component's instances.
 #[derive(Clone)]
 pub struct OutboundHooks {
     component: Arc<str>,
     policy: Arc<OutboundPolicy>,
-    runtime: Weak<Runtime>,
+    /// Weak: the runtime owns the instances that hold these hooks. `None` outside a running
+    /// app (`vox preinit`), where no other component can be reached.
+    runtime: Option<Weak<dyn Dispatch>>,
 }
 
 impl OutboundHooks {
-    pub fn new(component: &str, policy: OutboundPolicy, runtime: Weak<Runtime>) -> Self {
+    pub fn new(component: &str, policy: OutboundPolicy, runtime: Weak<dyn Dispatch>) -> Self {
+        Self::with(component, policy, Some(runtime))
+    }
+
+    /// Hooks for an instance run on its own: outbound hosts as allowed, no chaining.
+    pub fn standalone(component: &str, policy: OutboundPolicy) -> Self {
+        Self::with(component, policy, None)
+    }
+
+    fn with(component: &str, policy: OutboundPolicy, runtime: Option<Weak<dyn Dispatch>>) -> Self {
         Self {
             component: component.into(),
             policy: Arc::new(policy),
@@ -38,7 +47,7 @@ fn no_io() -> Box<dyn Future<Output = Result<(), Error>> + Send> {
 impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        request: Request,
         options: Option<RequestOptions>,
         _response_result: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
@@ -70,12 +79,14 @@ impl WasiHttpHooks for OutboundHooks {
 
 /// In-process call to another component of the app; bodies stay streams.
 async fn chain(
-    runtime: Weak<Runtime>,
+    runtime: Option<Weak<dyn Dispatch>>,
     caller: Arc<str>,
     target: String,
-    request: http::Request<WasiBody>,
+    request: Request,
 ) -> SendResult {
-    let runtime = runtime.upgrade().ok_or(Error::DestinationUnavailable)?;
+    let runtime = runtime
+        .and_then(|runtime| runtime.upgrade())
+        .ok_or(Error::DestinationUnavailable)?;
     match runtime.call_chained(&target, request).await {
         Ok(response) => Ok((response, no_io())),
         Err(CallError::UnknownComponent) => {
@@ -88,7 +99,7 @@ async fn chain(
 }
 
 /// A real network request to an allowed host.
-async fn forward(request: http::Request<WasiBody>, options: Option<RequestOptions>) -> SendResult {
+async fn forward(request: Request, options: Option<RequestOptions>) -> SendResult {
     use http_body_util::BodyExt;
     let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
     let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(io);

@@ -1,27 +1,28 @@
 //! The HTTP front door: accepts connections, routes requests, applies limits, logs, shuts down
 //! gracefully.
 
+mod body;
+mod error;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::StatusCode;
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use wasmtime_wasi_http::WasiBody;
 
-use crate::limits::{HostError, LimitedBody, LingeringBody};
-use crate::routes::set_spin_headers;
+use self::body::MeteredBody;
+pub use self::error::HostError;
+use crate::config::routes::set_spin_headers;
 use crate::runtime::{CallError, Response, Runtime};
+
+/// The largest request body accepted unless configured otherwise: 64 MiB.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 64 * 1024 * 1024;
 
 /// Per-request limits enforced by the host before and around the component.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ impl Server {
                 "in-flight requests cut off after the grace period"
             );
         }
-        crate::instances::shutting_down();
+        crate::runtime::instances::shutting_down();
         Ok(())
     }
 }
@@ -129,16 +130,19 @@ impl RequestContext {
             Err((component, error)) => (component, error.into_response()),
         };
         let status = response.status();
+        // One line per request, once its response body has been sent (or abandoned).
         response.map(|body| {
-            RequestLog {
-                method,
-                path,
-                component,
-                status,
-                started,
-                bytes: 0,
-                body,
-            }
+            MeteredBody::response(body, move |sent| {
+                tracing::info!(
+                    method = %method,
+                    path = %path,
+                    component = %component,
+                    status = status.as_u16(),
+                    bytes = sent.received(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "request"
+                );
+            })
             .boxed_unsync()
         })
     }
@@ -148,21 +152,22 @@ impl RequestContext {
         req: http::Request<Incoming>,
     ) -> Result<(String, Response), (String, HostError)> {
         let Some(routed) = self.runtime.router().route(req.uri().path()) else {
-            let message = format!("no route for {} {}", req.method(), req.uri().path());
-            return Err((
-                String::new(),
-                HostError::new(StatusCode::NOT_FOUND, "not_found", message),
-            ));
+            let error = HostError::NotFound {
+                method: req.method().clone(),
+                path: req.uri().path().to_string(),
+            };
+            return Err((String::new(), error));
         };
         let component = routed.component.clone();
         let max = self.limits.max_body_size;
+        let too_large = HostError::PayloadTooLarge { limit: max };
         let declared = req
             .headers()
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > max) {
-            return Err((component, too_large(max)));
+            return Err((component, too_large));
         }
 
         let (mut parts, body) = req.into_parts();
@@ -183,116 +188,35 @@ impl RequestContext {
             parts.uri = uri;
         }
         set_spin_headers(&mut parts.headers, &routed, &full_url, Some(self.client));
-        let (body, progress) = LimitedBody::new(LingeringBody::new(body, max), max);
+        let (body, progress) = MeteredBody::request(body, max);
         let request = http::Request::from_parts(parts, body.boxed_unsync());
 
         let result = self.runtime.call(&component, request).await;
         // A body over the limit fails the guest's read; whatever it answered, the cause is the size.
         if progress.too_large() {
-            return Err((component, too_large(max)));
+            return Err((component, too_large));
         }
-        match result {
-            Ok(response) => Ok((component, response)),
-            Err(CallError::Timeout) if progress.stalled_by_client() => Err((
-                component,
-                HostError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request_timeout",
-                    format!(
-                        "request body not received within {}s",
-                        self.limits.request_timeout.as_secs_f64()
-                    ),
-                ),
-            )),
-            Err(CallError::Timeout) => Err((
-                component.clone(),
-                HostError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "component_timeout",
-                    format!(
-                        "component {component:?} did not respond within {}s",
-                        self.limits.request_timeout.as_secs_f64()
-                    ),
-                ),
-            )),
+        let timeout = self.limits.request_timeout;
+        let error = match result {
+            Ok(response) => return Ok((component, response)),
+            Err(CallError::Timeout) if progress.stalled_by_client() => {
+                HostError::RequestTimeout { timeout }
+            }
+            Err(CallError::Timeout) => HostError::ComponentTimeout {
+                component: component.clone(),
+                timeout,
+            },
             Err(CallError::Failed(message)) => {
                 tracing::warn!(component = %component, error = %message, "component failed");
-                Err((
-                    component.clone(),
-                    HostError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "component_failed",
-                        format!("component {component:?} failed: {message}"),
-                    ),
-                ))
+                HostError::ComponentFailed {
+                    component: component.clone(),
+                    message,
+                }
             }
-            Err(CallError::UnknownComponent) => Err((
-                component.clone(),
-                HostError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!("component {component:?} is not running"),
-                ),
-            )),
-        }
-    }
-}
-
-fn too_large(max: u64) -> HostError {
-    HostError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("request body exceeds the {max}-byte limit"),
-    )
-}
-
-/// Passes the response body through and logs one line for the request when it ends.
-struct RequestLog {
-    method: http::Method,
-    path: String,
-    component: String,
-    status: StatusCode,
-    started: Instant,
-    bytes: u64,
-    body: WasiBody,
-}
-
-impl Body for RequestLog {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-        {
-            self.bytes += data.len() as u64;
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-impl Drop for RequestLog {
-    fn drop(&mut self) {
-        tracing::info!(
-            method = %self.method,
-            path = %self.path,
-            component = %self.component,
-            status = self.status.as_u16(),
-            bytes = self.bytes,
-            duration_ms = self.started.elapsed().as_millis() as u64,
-            "request"
-        );
+            Err(CallError::UnknownComponent) => HostError::NotRunning {
+                component: component.clone(),
+            },
+        };
+        Err((component, error))
     }
 }

@@ -1,33 +1,34 @@
-//! The running application: one instance pool per component, and calls into them.
+//! The running application on wasmtime: one instance pool per component, and calls into them.
+//!
+//! Inside, dependencies point one way: `dispatch` (the call trait, a leaf) ← `chaining` (the
+//! outbound hooks) ← `instances` (the pools) ← this module, which implements the trait;
+//! `spin_variables` ← `store` ← `instances`; `engine` and `cache` stand alone.
+
+pub mod cache;
+pub mod chaining;
+pub mod dispatch;
+pub mod engine;
+pub mod instances;
+pub mod spin_variables;
+pub mod store;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use wasmtime::Engine;
 use wasmtime::component::Component;
-use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler, TrapOrPanicError};
 
-use crate::app::App;
-use crate::chaining::OutboundHooks;
-use crate::instances::{ComponentInstances, InstanceLimits};
+use self::chaining::OutboundHooks;
+pub use self::dispatch::{CallError, Dispatch, Request, Response};
+use self::instances::ComponentInstances;
+pub use self::instances::InstanceLimits;
+use crate::config::App;
+use crate::config::routes::{Router, set_spin_headers};
 use crate::logging::ComponentLogs;
-use crate::routes::{Router, set_spin_headers};
-
-pub type Request = http::Request<WasiBody>;
-pub type Response = http::Response<WasiBody>;
-
-/// Why a component did not produce a response.
-#[derive(Debug)]
-pub enum CallError {
-    UnknownComponent,
-    /// No response headers within the request timeout.
-    Timeout,
-    /// The guest trapped or failed; only this request is affected.
-    Failed(String),
-}
 
 pub struct Runtime {
     components: HashMap<String, ProxyHandler<ComponentInstances>>,
@@ -45,7 +46,7 @@ impl Runtime {
         limits: InstanceLimits,
         log_dir: &std::path::Path,
     ) -> anyhow::Result<Arc<Self>> {
-        let linker = crate::store::linker(engine)?;
+        let linker = store::linker(engine)?;
         let mut pools = HashMap::new();
         for (id, component) in compiled {
             let spec = app.components[&id].clone();
@@ -54,9 +55,10 @@ impl Runtime {
         }
         let mut failure = None;
         let runtime = Arc::new_cyclic(|weak: &Weak<Runtime>| {
+            let dispatch: Weak<dyn Dispatch> = weak.clone();
             let mut components = HashMap::new();
             for (id, (spec, component, logs)) in pools {
-                let hooks = OutboundHooks::new(&id, spec.outbound.clone(), weak.clone());
+                let hooks = OutboundHooks::new(&id, spec.outbound.clone(), dispatch.clone());
                 match ComponentInstances::new(spec, component, &linker, limits.clone(), logs, hooks)
                 {
                     Ok(instances) => {
@@ -103,22 +105,27 @@ impl Runtime {
             Ok(Err(e)) => Err(CallError::Failed(first_line(&e))),
         }
     }
+}
 
-    /// Service chaining: routes a request for `http://<component>.spin.internal/...`.
-    pub async fn call_chained(
-        &self,
-        component: &str,
+impl Dispatch for Runtime {
+    /// Routes a request for `http://<component>.spin.internal/...` as Spin does: the
+    /// component's own route if it has a public one, else `/...`.
+    fn call_chained<'a>(
+        &'a self,
+        component: &'a str,
         mut request: Request,
-    ) -> Result<Response, CallError> {
-        if !self.components.contains_key(component) {
-            return Err(CallError::UnknownComponent);
-        }
-        let routed = self
-            .router
-            .route_to_component(component, request.uri().path());
-        let full_url = request.uri().to_string();
-        set_spin_headers(request.headers_mut(), &routed, &full_url, None);
-        self.call(component, request).await
+    ) -> BoxFuture<'a, Result<Response, CallError>> {
+        Box::pin(async move {
+            if !self.components.contains_key(component) {
+                return Err(CallError::UnknownComponent);
+            }
+            let routed = self
+                .router
+                .route_to_component(component, request.uri().path());
+            let full_url = request.uri().to_string();
+            set_spin_headers(request.headers_mut(), &routed, &full_url, None);
+            self.call(component, request).await
+        })
     }
 }
 

@@ -71,7 +71,7 @@ impl Route {
     }
 
     /// The route without its wildcard suffix: Spin's `spin-component-route`.
-    fn base(&self) -> &str {
+    pub fn base(&self) -> &str {
         if !self.wildcard {
             return &self.raw;
         }

@@ -1,14 +1,17 @@
 //! On-disk cache of compiled components, so a restart does not recompile.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::files::{hex, write_atomically};
+use crate::config::App;
+use crate::files::{hash_stamp, hex, write_atomically};
 
 /// Pinned in Cargo.toml; part of the cache key so an upgrade never loads stale code.
 const WASMTIME_VERSION: &str = "48.0.8";
@@ -43,7 +46,34 @@ impl CompileCache {
         Self { dir }
     }
 
-    pub fn load(&self, engine: &Engine, source: &Path) -> anyhow::Result<(Component, Outcome)> {
+    /// Compiles (or loads) every component a trigger names, in parallel.
+    pub async fn load_all(
+        &self,
+        app: &App,
+        engine: &Engine,
+    ) -> anyhow::Result<HashMap<String, Component>> {
+        let jobs = app.triggered().into_iter().map(|id| {
+            let (cache, engine, id) = (self.clone(), engine.clone(), id.to_string());
+            let source = app.components[&id].source.clone();
+            tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                let loaded = cache
+                    .load(&engine, &source)
+                    .with_context(|| format!("component.{id}.source"));
+                (id, loaded, started.elapsed())
+            })
+        });
+        let mut compiled = HashMap::new();
+        for job in futures::future::join_all(jobs).await {
+            let (id, loaded, took) = job.context("compile task panicked")?;
+            let (component, outcome) = loaded?;
+            tracing::info!(component = %id, ?outcome, ms = took.as_millis() as u64, "component ready");
+            compiled.insert(id, component);
+        }
+        Ok(compiled)
+    }
+
+    fn load(&self, engine: &Engine, source: &Path) -> anyhow::Result<(Component, Outcome)> {
         let Some(dir) = &self.dir else {
             let wasm = read(source)?;
             return Ok((compile(engine, &wasm, source)?, Outcome::Compiled));
@@ -101,14 +131,9 @@ fn cached(engine: &Engine, path: &Path) -> Option<Component> {
 fn source_key(source: &Path) -> anyhow::Result<String> {
     let meta =
         std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
-    let modified = meta
-        .modified()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
     let mut h = Sha256::new();
     h.update(source.canonicalize()?.as_os_str().as_encoded_bytes());
-    h.update(meta.len().to_le_bytes());
-    h.update(modified.as_nanos().to_le_bytes());
+    hash_stamp(&mut h, &meta)?;
     Ok(hex(&h.finalize()))
 }
 
@@ -125,14 +150,29 @@ fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
 
 /// The wasm's sha256 plus everything that makes compiled code engine-specific.
 fn key(engine: &Engine, wasm_sha256: &str) -> String {
-    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine
-        .precompile_compatibility_hash()
-        .hash(&mut engine_hash);
     let mut h = Sha256::new();
     h.update(wasm_sha256.as_bytes());
     h.update(b"\0wasmtime-");
     h.update(WASMTIME_VERSION.as_bytes());
-    h.update(engine_hash.finish().to_le_bytes());
+    // The engine's settings as wasmtime hashes them, fed to sha256 rather than to
+    // `DefaultHasher`, whose output may change between Rust releases.
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut Sha256Hasher(&mut h));
     hex(&h.finalize())
+}
+
+/// Lets a `Hash` value write its bytes into a sha256.
+struct Sha256Hasher<'a>(&'a mut Sha256);
+
+impl Hasher for Sha256Hasher<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Not a digest: `Hash` implementations only write, and the key reads the sha256 itself.
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().expect("a sha256 has 32 bytes"))
+    }
 }

@@ -1,14 +1,14 @@
 //! A validated application: the manifest with paths resolved, variables expanded and routes checked.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::manifest::{FileMount, Manifest, RouteDecl};
-use crate::outbound::OutboundPolicy;
-use crate::routes::{Route, Router};
-use crate::variables::{AppVariables, ComponentVariables};
+use super::manifest::{FileMount, Manifest, RouteDecl};
+use super::outbound::OutboundPolicy;
+use super::routes::{Route, Router};
+use super::variables::{AppVariables, ComponentVariables};
 
 /// A host directory made visible, read-only, inside a component.
 #[derive(Debug, Clone)]
@@ -177,6 +177,15 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// The components a trigger names, public or private: the ones `vox up` runs.
+    pub fn triggered(&self) -> BTreeSet<&str> {
+        self.router
+            .routes()
+            .map(|(_, component)| component)
+            .chain(self.private.iter().map(String::as_str))
+            .collect()
     }
 }
 

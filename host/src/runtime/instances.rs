@@ -14,10 +14,11 @@ use wasmtime_wasi_http::handler::{
     HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
 };
 
-use crate::app::ComponentSpec;
-use crate::chaining::OutboundHooks;
+use super::chaining::OutboundHooks;
+use super::store::{self, Host};
+use crate::config::ComponentSpec;
+use crate::config::variables::ComponentVariables;
 use crate::logging::ComponentLogs;
-use crate::store::Host;
 
 /// How instances are reused; defaults follow Spin.
 #[derive(Debug, Clone)]
@@ -54,7 +55,7 @@ pub struct ComponentInstances {
     limits: InstanceLimits,
     logs: ComponentLogs,
     hooks: OutboundHooks,
-    variables: Arc<crate::variables::ComponentVariables>,
+    variables: Arc<ComponentVariables>,
     instance_slots: Arc<Semaphore>,
     next_instance: AtomicU64,
 }
@@ -93,16 +94,12 @@ impl ComponentInstances {
         })
     }
 
-    pub fn id(&self) -> &str {
-        &self.spec.id
-    }
-
     fn new_store(&self) -> anyhow::Result<Store<Host>> {
-        crate::store::new_store(
+        store::new_store(
             self.component.engine(),
             &self.spec,
             &self.logs,
-            self.hooks.clone(),
+            Box::new(self.hooks.clone()),
             self.variables.clone(),
         )
     }

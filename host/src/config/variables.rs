@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context, bail};
 
-use crate::manifest::VariableDecl;
+use super::manifest::VariableDecl;
 
 /// Environment variable prefix that overrides application variables, as in Spin.
 pub const ENV_PREFIX: &str = "SPIN_VARIABLE_";

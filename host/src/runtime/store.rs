@@ -1,22 +1,22 @@
-//! Per-instance store data: WASI, wasi:http, variables, and the outbound hooks.
+//! Per-instance store data: WASI, wasi:http, variables, and the outbound hooks it is given.
 
 use std::sync::Arc;
 
 use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::app::ComponentSpec;
-use crate::chaining::OutboundHooks;
+use super::spin_variables;
+use crate::config::ComponentSpec;
+use crate::config::variables::ComponentVariables;
 use crate::logging::ComponentLogs;
-use crate::variables::ComponentVariables;
 
 pub struct Host {
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
-    pub hooks: OutboundHooks,
+    pub hooks: Box<dyn WasiHttpHooks>,
     pub variables: Arc<ComponentVariables>,
 }
 
@@ -34,7 +34,7 @@ impl WasiHttpView for Host {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: &mut self.hooks,
+            hooks: &mut *self.hooks,
         }
     }
 }
@@ -53,7 +53,7 @@ pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::spin_variables::add_to_linker(&mut linker, Host::variables)?;
+    spin_variables::add_to_linker(&mut linker, Host::variables)?;
     Ok(linker)
 }
 
@@ -64,7 +64,7 @@ pub fn new_store(
     engine: &wasmtime::Engine,
     spec: &ComponentSpec,
     logs: &ComponentLogs,
-    hooks: OutboundHooks,
+    hooks: Box<dyn WasiHttpHooks>,
     variables: Arc<ComponentVariables>,
 ) -> anyhow::Result<Store<Host>> {
     let mut wasi = WasiCtxBuilder::new();

@@ -2,7 +2,7 @@
 
 use wasmtime::component::{Accessor, HasData};
 
-use crate::variables::{ComponentVariables, Lookup};
+use crate::config::variables::{ComponentVariables, Lookup};
 
 mod bindings {
     wasmtime::component::bindgen!({
