@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
+use vox_error::ErrorCode;
 
 use crate::runtime::Response;
 
@@ -30,32 +31,24 @@ pub enum HostError {
 }
 
 impl HostError {
-    /// The stable `error.code` clients match on.
-    pub fn code(&self) -> &'static str {
+    /// The stable `error.code` clients match on: the same vocabulary as the components' errors.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            HostError::NotFound { .. } => "not_found",
-            HostError::PayloadTooLarge { .. } => "payload_too_large",
-            HostError::RequestTimeout { .. } => "request_timeout",
-            HostError::ComponentTimeout { .. } => "component_timeout",
-            HostError::ComponentFailed { .. } => "component_failed",
-            HostError::NotRunning { .. } => "internal",
+            HostError::NotFound { .. } => ErrorCode::NotFound,
+            HostError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            HostError::RequestTimeout { .. } => ErrorCode::RequestTimeout,
+            HostError::ComponentTimeout { .. } => ErrorCode::ComponentTimeout,
+            HostError::ComponentFailed { .. } => ErrorCode::ComponentFailed,
+            HostError::NotRunning { .. } => ErrorCode::InternalError,
         }
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            HostError::NotFound { .. } => StatusCode::NOT_FOUND,
-            HostError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            HostError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            HostError::ComponentTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            HostError::ComponentFailed { .. } | HostError::NotRunning { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        }
+        StatusCode::from_u16(self.code().status()).expect("error codes carry valid statuses")
     }
 
     pub fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}})
+        let body = serde_json::json!({"error": {"code": self.code().as_str(), "message": self.to_string()}})
             .to_string();
         http::Response::builder()
             .status(self.status())
