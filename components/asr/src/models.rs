@@ -1,12 +1,13 @@
-//! The installed Whisper models (`/models/whisper/<id>/`) and the ones loaded in this instance.
+//! The installed Whisper models (`/models/whisper/<id>/`), each loaded with the VAD attached: a
+//! [`vox_catalog::Kind`], so this instance's catalogue loads each model once and also takes
+//! OpenAI's transcription model names.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use vox_api::models::{Model as ModelInfo, ModelList};
+use vox_api::models::{Model as ModelInfo, ModelList, TRANSCRIPTION_ALIASES};
 use vox_api::{ApiError, ErrorCode};
+use vox_catalog::{Catalog, Kind};
 use vox_whisper::Model;
 use vox_whisper::vad::Vad;
 
@@ -15,9 +16,69 @@ const MODELS_DIR: &str = "/models/whisper";
 const VAD_DIR: &str = "/models/vad";
 const FALLBACK_DEFAULT: &str = "tiny.en";
 
+/// faster-whisper checkpoints as catalogue entries.
+struct Models;
+
+impl Kind for Models {
+    type Info = ModelInfo;
+    type Entry = Model;
+    type Options = ();
+
+    const NOUN: &'static str = "model";
+    const NOT_FOUND: ErrorCode = ErrorCode::ModelNotFound;
+
+    fn id_of(file_name: &str) -> Option<&str> {
+        Some(file_name)
+    }
+
+    fn path(dir: &Path, id: &str) -> PathBuf {
+        dir.join(id)
+    }
+
+    fn is_complete(dir: &Path) -> bool {
+        dir.join("model.bin").is_file()
+    }
+
+    fn id(info: &ModelInfo) -> &str {
+        &info.id
+    }
+
+    fn describe(&self, id: &str, dir: &Path) -> Option<ModelInfo> {
+        Some(ModelInfo {
+            id: id.to_string(),
+            multilingual: is_multilingual(dir),
+        })
+    }
+
+    fn load(&self, dir: &Path, _: ()) -> Result<Model, ApiError> {
+        let model = Model::load(dir).map_err(|e| ApiError::internal(e.to_string()))?;
+        // VAD is optional: without its files, `vad_filter` requests get a clear error from the model.
+        Ok(match Vad::load(Path::new(VAD_DIR)) {
+            Ok(vad) => model.with_vad(vad),
+            Err(_) => model,
+        })
+    }
+
+    /// OpenAI's transcription model names all mean the default model.
+    fn alias(
+        &self,
+        name: &str,
+        _installed: Vec<ModelInfo>,
+        default: &str,
+    ) -> Option<Result<String, ApiError>> {
+        TRANSCRIPTION_ALIASES
+            .contains(&name)
+            .then(|| Ok(default.to_string()))
+    }
+
+    fn alias_names(&self) -> Vec<&'static str> {
+        TRANSCRIPTION_ALIASES.to_vec()
+    }
+}
+
 thread_local! {
     // An instance serves many requests: each model is loaded (and its graphs optimised) once.
-    static LOADED: RefCell<HashMap<String, Rc<Model>>> = RefCell::new(HashMap::new());
+    static CATALOG: Catalog<Models> = Catalog::new(MODELS_DIR, Models);
 }
 
 /// The model used when a request names none: the `model` Spin variable.
@@ -31,22 +92,7 @@ pub async fn default_model() -> String {
 
 /// Model directories that hold a faster-whisper checkpoint.
 pub fn installed() -> Vec<ModelInfo> {
-    let Ok(entries) = std::fs::read_dir(MODELS_DIR) else {
-        return Vec::new();
-    };
-    let mut models: Vec<ModelInfo> = entries
-        .flatten()
-        .filter(|e| e.path().join("model.bin").is_file())
-        .filter_map(|e| {
-            let id = e.file_name().into_string().ok()?;
-            Some(ModelInfo {
-                multilingual: is_multilingual(&e.path()),
-                id,
-            })
-        })
-        .collect();
-    models.sort_by(|a, b| a.id.cmp(&b.id));
-    models
+    CATALOG.with(Catalog::installed)
 }
 
 pub async fn list() -> Result<serde_json::Value, ApiError> {
@@ -59,43 +105,19 @@ pub async fn list() -> Result<serde_json::Value, ApiError> {
 
 /// The models this instance has in memory (a pre-initialised instance starts with one).
 pub fn loaded() -> Vec<String> {
-    let mut ids: Vec<String> = LOADED.with(|m| m.borrow().keys().cloned().collect());
-    ids.sort();
-    ids
+    CATALOG.with(Catalog::loaded)
 }
 
 /// The loaded model `id`, loading it on first use.
 pub fn get(id: &str) -> Result<Rc<Model>, ApiError> {
-    if let Some(model) = LOADED.with(|m| m.borrow().get(id).cloned()) {
-        return Ok(model);
-    }
-    let dir = model_dir(id)?;
-    let mut model =
-        Model::load(&dir).map_err(|e| ApiError::internal(format!("loading model `{id}`: {e}")))?;
-    // VAD is optional: without its files, `vad_filter` requests get a clear error from the model.
-    if let Ok(vad) = Vad::load(Path::new(VAD_DIR)) {
-        model = model.with_vad(vad);
-    }
-    let model = Rc::new(model);
-    LOADED.with(|m| m.borrow_mut().insert(id.to_string(), model.clone()));
-    Ok(model)
+    CATALOG.with(|c| c.get(id))
 }
 
-fn model_dir(id: &str) -> Result<PathBuf, ApiError> {
-    let valid = !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\\']);
-    let dir = Path::new(MODELS_DIR).join(id);
-    if !valid || !dir.join("model.bin").is_file() {
-        let names: Vec<String> = installed().into_iter().map(|m| m.id).collect();
-        return Err(ApiError::new(
-            ErrorCode::ModelNotFound,
-            format!(
-                "no model `{id}` is installed; installed: {}",
-                names.join(", ")
-            ),
-        )
-        .with_param("model"));
-    }
-    Ok(dir)
+/// The model a request names (an installed id or an OpenAI model name), or the default one,
+/// loaded on first use.
+pub async fn for_request(requested: Option<&str>) -> Result<Rc<Model>, ApiError> {
+    let default = default_model().await;
+    CATALOG.with(|c| c.get(&c.resolve(requested, &default)?))
 }
 
 /// Whether the checkpoint in `dir` is multilingual, as vox-whisper reads it (without loading

@@ -20,11 +20,7 @@ pub async fn handle(req: Request) -> Result {
     pairs.extend(query.0);
     let options = AsrOptions::from_query(&Query(pairs), &[])?;
 
-    let model_id = match options.model.clone() {
-        Some(id) => id,
-        None => models::default_model().await,
-    };
-    let model = models::get(&model_id)?;
+    let model = models::for_request(options.model.as_deref()).await?;
     let decoded = decode(&audio, hint)?;
     let whisper_options = to_whisper(&options, model.is_multilingual())?;
     let transcript = model.transcribe(&decoded.samples, &whisper_options)?;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde_json::json;
 use spin_sdk::http::{FullBody, Request, box_body};
 use vox_api::limits::{MAX_MULTIPART_BYTES, MAX_TTS_BODY_BYTES};
-use vox_api::models::{ModelList, transcription_model};
+use vox_api::models::ModelList;
 use vox_api::multipart::{self, Form, Limits};
 use vox_api::query::{AsrOptions, non_empty, parse_bool, parse_number};
 use vox_api::transcript::{Granularities, ResponseFormat, Task, Transcript, render};
@@ -78,7 +78,7 @@ impl TranscriptionRequest {
             .transpose()?
             .unwrap_or(false);
         let options = AsrOptions {
-            model: transcription_model(form.field("model")),
+            model: non_empty(form.field("model")),
             // Translation always produces English; the source language is detected.
             language: if task == Task::Transcribe {
                 non_empty(form.field("language"))
@@ -119,9 +119,11 @@ fn transcript_events(t: &Transcript) -> reply::Reply {
 pub async fn speech(req: Request, ctx: &Ctx) -> Result {
     let body = read_bounded(req, MAX_TTS_BODY_BYTES, "the speech request").await?;
     let mut plan = speech::parse_openai(&body)?;
-    let voices: VoiceList = upstream::get_json(Service::Tts, "/voices", ctx).await?;
-    plan.synth.voice = Some(voices.resolve(&plan.voice)?);
-    let resp = upstream::post_json(Service::Tts, "/synthesize", &plan.synth, ctx).await?;
+    // tts resolves OpenAI voice names itself; OpenAI says 400 for a voice nobody knows.
+    plan.synth.voice = Some(plan.voice.clone());
+    let resp = upstream::post_json(Service::Tts, "/synthesize", &plan.synth, ctx)
+        .await
+        .map_err(vox_api::voices::openai_unknown_voice)?;
     if !plan.sse {
         return Ok(audio_reply(resp, plan.synth.format));
     }

@@ -35,7 +35,7 @@ async fn handle(req: Request) -> impl IntoResponse {
 /// instance already has loaded.
 async fn health() -> vox_http_kit::Result {
     let default = voices::default_voice().await;
-    let present = voices::installed().iter().any(|v| v.id == default);
+    let present = voices::is_installed(&default);
     Ok(reply::json(
         if present { 200 } else { 503 },
         &serde_json::json!({
@@ -60,10 +60,6 @@ async fn synthesize(req: Request) -> vox_http_kit::Result {
     )
     .await?;
     let request = request::parse(content_type.as_deref(), &body)?;
-    let voice_id = match &request.voice {
-        Some(id) => id.clone(),
-        None => voices::default_voice().await,
-    };
-    let voice = voices::get(&voice_id)?;
+    let voice = voices::for_request(request.voice.as_deref()).await?;
     stream::respond(voice, request)
 }

@@ -21,8 +21,7 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
     let params = params(&loaded, &request)?;
     let sentences: Vec<String> = loaded
         .phonemizer
-        .phonemize_for_voice(&request.text)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidText, e.to_string()))?
+        .phonemize_for_voice(&request.text)?
         .into_iter()
         .map(|s| s.phonemes)
         .filter(|p| !p.trim().is_empty())
@@ -40,10 +39,10 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
     let header = (request.format == AudioFormat::Wav)
         .then(|| Bytes::copy_from_slice(&vox_audio::wav_header(sample_rate, 1, None)));
     spin_sdk::wasip3::spawn(async move {
-        if let Some(header) = header {
-            if tx.send(Ok(header)).await.is_err() {
-                return;
-            }
+        if let Some(header) = header
+            && tx.send(Ok(header)).await.is_err()
+        {
+            return;
         }
         let synthesizer = loaded
             .voice
@@ -91,9 +90,7 @@ fn params(loaded: &LoadedVoice, request: &Synthesize) -> Result<SynthesisParams>
             .voice
             .config()
             .speaker_id(Some(&speaker))
-            .map_err(|e| {
-                ApiError::new(ErrorCode::UnknownSpeaker, e.to_string()).with_param("speaker")
-            })?;
+            .map_err(|e| ApiError::from(e).with_param("speaker"))?;
         params.speaker = Some(speaker);
     }
     Ok(params)

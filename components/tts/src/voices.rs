@@ -1,13 +1,13 @@
-//! The installed Piper voices (`/models/voices/<id>.onnx` + `.onnx.json`) and the ones loaded
-//! in this instance, each with the espeak-ng phonemizer its config names.
+//! The installed Piper voices (`/models/voices/<id>.onnx` + `.onnx.json`), each loaded with the
+//! espeak-ng phonemizer its config names: a [`vox_catalog::Kind`], so this instance's catalogue
+//! loads each voice once and also takes OpenAI's voice names.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use vox_api::voices::{Voice as VoiceInfo, VoiceList};
+use vox_api::voices::{self, Voice as VoiceInfo, VoiceList};
 use vox_api::{ApiError, ErrorCode};
+use vox_catalog::{Catalog, Kind};
 use vox_phonemizer::Phonemizer;
 use vox_piper::{Voice, VoiceConfig, VoiceOptions};
 
@@ -22,9 +22,83 @@ pub struct LoadedVoice {
     pub phonemizer: Phonemizer,
 }
 
+/// Piper voices as catalogue entries.
+struct Voices;
+
+impl Kind for Voices {
+    type Info = VoiceInfo;
+    type Entry = LoadedVoice;
+    type Options = VoiceOptions;
+
+    const NOUN: &'static str = "voice";
+    const NOT_FOUND: ErrorCode = ErrorCode::VoiceNotFound;
+
+    fn id_of(file_name: &str) -> Option<&str> {
+        file_name.strip_suffix(".onnx")
+    }
+
+    fn path(dir: &Path, id: &str) -> PathBuf {
+        dir.join(format!("{id}.onnx"))
+    }
+
+    fn is_complete(onnx: &Path) -> bool {
+        onnx.is_file() && VoiceConfig::path_for(onnx).is_file()
+    }
+
+    fn id(info: &VoiceInfo) -> &str {
+        &info.id
+    }
+
+    /// From the config alone (no model load).
+    fn describe(&self, id: &str, onnx: &Path) -> Option<VoiceInfo> {
+        let config_json = std::fs::read_to_string(VoiceConfig::path_for(onnx)).ok()?;
+        let raw: serde_json::Value = serde_json::from_str(&config_json).unwrap_or_default();
+        let config = VoiceConfig::from_json(&config_json).ok();
+        let speakers = config
+            .as_ref()
+            .map(|c| {
+                c.speaker_id_map
+                    .iter()
+                    .map(|(name, id)| serde_json::json!({"name": name, "id": id}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(VoiceInfo {
+            id: id.to_string(),
+            language: raw["language"]["code"].as_str().map(str::to_string),
+            sample_rate: config.as_ref().map(|c| c.sample_rate),
+            num_speakers: config.as_ref().map(|c| c.num_speakers),
+            speakers,
+        })
+    }
+
+    fn load(&self, onnx: &Path, options: VoiceOptions) -> Result<LoadedVoice, ApiError> {
+        let voice = Voice::load(onnx, options)?;
+        let phonemizer = Phonemizer::new(ESPEAK_DATA, &voice.config().espeak_voice)?;
+        Ok(LoadedVoice { voice, phonemizer })
+    }
+
+    fn alias(
+        &self,
+        name: &str,
+        installed: Vec<VoiceInfo>,
+        default: &str,
+    ) -> Option<Result<String, ApiError>> {
+        let list = VoiceList {
+            voices: installed,
+            default: Some(default.to_string()),
+        };
+        list.resolve_openai(name)
+    }
+
+    fn alias_names(&self) -> Vec<&'static str> {
+        voices::openai_voice_names()
+    }
+}
+
 thread_local! {
     // An instance serves many requests: each voice is loaded (and its plans built) once.
-    static LOADED: RefCell<HashMap<String, Rc<LoadedVoice>>> = RefCell::new(HashMap::new());
+    static CATALOG: Catalog<Voices> = Catalog::new(VOICES_DIR, Voices);
 }
 
 /// The voice used when a request names none: the `default_voice` Spin variable.
@@ -36,27 +110,14 @@ pub async fn default_voice() -> String {
         .unwrap_or_else(|| FALLBACK_DEFAULT.to_string())
 }
 
-/// Voices whose model and config are both present.
-pub fn installed() -> Vec<VoiceInfo> {
-    let Ok(entries) = std::fs::read_dir(VOICES_DIR) else {
-        return Vec::new();
-    };
-    let mut voices: Vec<VoiceInfo> = entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let id = name.strip_suffix(".onnx")?.to_string();
-            let config = std::fs::read_to_string(config_path(&e.path())).ok()?;
-            Some(describe(id, &config))
-        })
-        .collect();
-    voices.sort_by(|a, b| a.id.cmp(&b.id));
-    voices
+/// Whether voice `id`'s model and config are both present.
+pub fn is_installed(id: &str) -> bool {
+    CATALOG.with(|c| c.is_installed(id))
 }
 
 pub async fn list() -> Result<serde_json::Value, ApiError> {
     let list = VoiceList {
-        voices: installed(),
+        voices: CATALOG.with(Catalog::installed),
         default: Some(default_voice().await),
     };
     serde_json::to_value(list).map_err(|e| ApiError::internal(e.to_string()))
@@ -64,89 +125,29 @@ pub async fn list() -> Result<serde_json::Value, ApiError> {
 
 /// The voices this instance has in memory (a pre-initialised instance starts with one).
 pub fn loaded() -> Vec<String> {
-    let mut ids: Vec<String> = LOADED.with(|v| v.borrow().keys().cloned().collect());
-    ids.sort();
-    ids
+    CATALOG.with(Catalog::loaded)
 }
 
-/// The loaded voice `id`, loading it on first use; its plans are built as requests need them.
-pub fn get(id: &str) -> Result<Rc<LoadedVoice>, ApiError> {
-    match LOADED.with(|v| v.borrow().get(id).cloned()) {
-        Some(voice) => Ok(voice),
-        None => load(id, VoiceOptions::default()),
-    }
+/// The voice a request names (an installed id or an OpenAI voice name), or the default one,
+/// loaded on first use; its plans are built as requests need them.
+pub async fn for_request(requested: Option<&str>) -> Result<Rc<LoadedVoice>, ApiError> {
+    let default = default_voice().await;
+    CATALOG.with(|c| c.get(&c.resolve(requested, &default)?))
 }
 
 /// Loads voice `id` with the plans for every bucket built now (pre-initialisation).
 pub fn preload(id: &str) -> Result<(), ApiError> {
-    match LOADED.with(|v| v.borrow().get(id).cloned()) {
-        Some(voice) => voice
+    CATALOG.with(|c| match c.cached(id) {
+        Some(loaded) => loaded
             .voice
             .warm_up()
-            .map_err(|e| ApiError::internal(format!("voice `{id}`: {e}"))),
-        None => load(
-            id,
-            VoiceOptions {
+            .map_err(|e| Catalog::<Voices>::loading_failed(id, e)),
+        None => {
+            let options = VoiceOptions {
                 warm_up: true,
                 ..VoiceOptions::default()
-            },
-        )
-        .map(drop),
-    }
-}
-
-fn load(id: &str, options: VoiceOptions) -> Result<Rc<LoadedVoice>, ApiError> {
-    let onnx = voice_path(id)?;
-    let voice = Voice::load(&onnx, options)
-        .map_err(|e| ApiError::internal(format!("loading voice `{id}`: {e}")))?;
-    let phonemizer = Phonemizer::new(ESPEAK_DATA, &voice.config().espeak_voice)
-        .map_err(|e| ApiError::internal(format!("phonemizer for voice `{id}`: {e}")))?;
-    let loaded = Rc::new(LoadedVoice { voice, phonemizer });
-    LOADED.with(|v| v.borrow_mut().insert(id.to_string(), loaded.clone()));
-    Ok(loaded)
-}
-
-fn voice_path(id: &str) -> Result<PathBuf, ApiError> {
-    let valid = !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\\']);
-    let onnx = Path::new(VOICES_DIR).join(format!("{id}.onnx"));
-    if !valid || !onnx.is_file() || !config_path(&onnx).is_file() {
-        let names: Vec<String> = installed().into_iter().map(|v| v.id).collect();
-        return Err(ApiError::new(
-            ErrorCode::VoiceNotFound,
-            format!(
-                "no voice `{id}` is installed; installed: {}",
-                names.join(", ")
-            ),
-        )
-        .with_param("voice"));
-    }
-    Ok(onnx)
-}
-
-fn config_path(onnx: &Path) -> PathBuf {
-    let mut path = onnx.as_os_str().to_owned();
-    path.push(".json");
-    PathBuf::from(path)
-}
-
-/// What `/voices` says of a voice, from its config alone (no model load).
-fn describe(id: String, config_json: &str) -> VoiceInfo {
-    let raw: serde_json::Value = serde_json::from_str(config_json).unwrap_or_default();
-    let config = VoiceConfig::from_json(config_json).ok();
-    let speakers = config
-        .as_ref()
-        .map(|c| {
-            c.speaker_id_map
-                .iter()
-                .map(|(name, id)| serde_json::json!({"name": name, "id": id}))
-                .collect()
-        })
-        .unwrap_or_default();
-    VoiceInfo {
-        id,
-        language: raw["language"]["code"].as_str().map(str::to_string),
-        sample_rate: config.as_ref().map(|c| c.sample_rate),
-        num_speakers: config.as_ref().map(|c| c.num_speakers),
-        speakers,
-    }
+            };
+            c.load(id, options).map(drop)
+        }
+    })
 }

@@ -29,16 +29,22 @@ pub const TRANSCRIPTION_ALIASES: &[&str] =
 pub const SPEECH_MODELS: &[&str] = &["tts-1", "tts-1-hd", "gpt-4o-mini-tts", "piper"];
 
 /// The asr model for an OpenAI `model` field: aliases mean the service default (`None`),
-/// anything else names an installed model and passes through.
+/// anything else names an installed model and passes through. The asr service's model
+/// catalogue takes the aliases itself; this is for checks the gateway makes on its side.
 pub fn transcription_model(requested: Option<&str>) -> Option<String> {
     let requested = requested.map(str::trim).filter(|m| !m.is_empty())?;
     (!TRANSCRIPTION_ALIASES.contains(&requested)).then(|| requested.to_string())
 }
 
 impl ModelList {
+    /// The id of the model a request would use: an alias or no name means the default.
+    fn effective_id(&self, requested: Option<&str>) -> Option<String> {
+        transcription_model(requested).or_else(|| self.default.clone())
+    }
+
     /// The model a request would use.
     pub fn effective<'a>(&'a self, requested: Option<&str>) -> Option<&'a Model> {
-        let id = requested.or(self.default.as_deref())?;
+        let id = self.effective_id(requested)?;
         self.models.iter().find(|m| m.id == id)
     }
 
@@ -70,7 +76,9 @@ impl ModelList {
                 "model",
                 format!(
                     "model `{}` is not installed",
-                    requested.or(self.default.as_deref()).unwrap_or("(default)")
+                    self.effective_id(requested)
+                        .as_deref()
+                        .unwrap_or("(default)")
                 ),
             )),
         }
@@ -141,6 +149,13 @@ mod tests {
             e.message
         );
         assert!(m.check_translatable(Some("base")).is_ok());
+        // An OpenAI alias means the default model, as the asr service resolves it.
+        assert!(
+            m.check_translatable(Some("whisper-1"))
+                .unwrap_err()
+                .message
+                .contains("English-only")
+        );
         assert!(
             m.check_translatable(Some("large"))
                 .unwrap_err()

@@ -232,7 +232,7 @@ pub struct OpenAiSpeech {
 /// A validated OpenAI speech request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpeechPlan {
-    /// The requested voice name, still to be resolved against installed voices.
+    /// The requested voice: an installed id or an OpenAI name, which the tts service resolves.
     pub voice: String,
     pub synth: Synthesize,
     /// `stream_format: "sse"`: base64 `speech.audio.delta` events instead of raw audio.

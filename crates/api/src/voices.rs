@@ -63,31 +63,15 @@ impl VoiceList {
             .or(self.voices.first().map(|v| v.id.as_str()))
     }
 
-    /// Maps a requested voice to an installed one: installed ids pass through; an OpenAI name
-    /// takes its first installed preference, else an English voice chosen by the name's
-    /// position (so different names sound different when several are installed), else the default.
-    pub fn resolve(&self, requested: &str) -> Result<String, ApiError> {
-        if self.contains(requested) {
-            return Ok(requested.to_string());
-        }
+    /// Maps an OpenAI voice name (any case) onto an installed voice: its first installed
+    /// preference, else an English voice chosen by the name's position (so different names
+    /// sound different when several are installed), else the default. `None` if `requested`
+    /// is not an OpenAI name. The tts service's voice catalogue resolves these itself.
+    pub fn resolve_openai(&self, requested: &str) -> Option<Result<String, ApiError>> {
         let lower = requested.to_ascii_lowercase();
-        let Some(index) = OPENAI_VOICES.iter().position(|(name, _)| *name == lower) else {
-            let installed: Vec<&str> = self.voices.iter().map(|v| v.id.as_str()).collect();
-            return Err(ApiError::invalid_param(
-                "voice",
-                format!(
-                    "unknown voice `{requested}`; use an installed voice ({}) or an OpenAI voice name ({})",
-                    installed.join(", "),
-                    OPENAI_VOICES
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        };
+        let index = OPENAI_VOICES.iter().position(|(name, _)| *name == lower)?;
         if let Some(id) = OPENAI_VOICES[index].1.iter().find(|id| self.contains(id)) {
-            return Ok(id.to_string());
+            return Some(Ok(id.to_string()));
         }
         let english: Vec<&str> = self
             .voices
@@ -96,11 +80,28 @@ impl VoiceList {
             .map(|v| v.id.as_str())
             .collect();
         if !english.is_empty() {
-            return Ok(english[index % english.len()].to_string());
+            return Some(Ok(english[index % english.len()].to_string()));
         }
-        self.default_voice()
-            .map(str::to_string)
-            .ok_or_else(|| ApiError::new(ErrorCode::NoVoices, "no voices are installed"))
+        Some(
+            self.default_voice()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::new(ErrorCode::NoVoices, "no voices are installed")),
+        )
+    }
+}
+
+/// The names [`VoiceList::resolve_openai`] takes.
+pub fn openai_voice_names() -> Vec<&'static str> {
+    OPENAI_VOICES.iter().map(|(name, _)| *name).collect()
+}
+
+/// OpenAI's speech route answers a voice nobody knows with 400 `invalid_parameter`, where the
+/// tts service (and the native route) says 404 `voice_not_found`; the message is kept.
+pub fn openai_unknown_voice(e: ApiError) -> ApiError {
+    if e.code == ErrorCode::VoiceNotFound {
+        ApiError::invalid_param("voice", e.message)
+    } else {
+        e
     }
 }
 
@@ -128,40 +129,50 @@ mod tests {
     fn every_openai_voice_resolves() {
         let one = list(&["en_US-joe-medium"]);
         for (name, _) in OPENAI_VOICES {
-            assert_eq!(one.resolve(name).unwrap(), "en_US-joe-medium", "{name}");
-            assert_eq!(
-                one.resolve(&name.to_uppercase()).unwrap(),
-                "en_US-joe-medium"
-            );
+            let resolve = |name: &str| one.resolve_openai(name).unwrap().unwrap();
+            assert_eq!(resolve(name), "en_US-joe-medium", "{name}");
+            assert_eq!(resolve(&name.to_uppercase()), "en_US-joe-medium");
         }
     }
 
     #[test]
-    fn preferences_and_passthrough() {
+    fn preferences_and_unknown_names() {
         let many = list(&[
             "de_DE-thorsten-medium",
             "en_US-amy-medium",
             "en_US-joe-medium",
         ]);
-        assert_eq!(many.resolve("coral").unwrap(), "en_US-amy-medium");
-        assert_eq!(many.resolve("echo").unwrap(), "en_US-joe-medium");
-        assert_eq!(
-            many.resolve("de_DE-thorsten-medium").unwrap(),
-            "de_DE-thorsten-medium"
-        );
+        let resolve = |name: &str| many.resolve_openai(name).unwrap().unwrap();
+        assert_eq!(resolve("coral"), "en_US-amy-medium");
+        assert_eq!(resolve("echo"), "en_US-joe-medium");
+        // Installed ids are not aliases: the tts catalogue passes them through before asking.
+        assert!(many.resolve_openai("de_DE-thorsten-medium").is_none());
         // No preference installed: English voices by position, never the German one.
-        let fable = many.resolve("fable").unwrap();
+        let fable = resolve("fable");
         assert!(fable.starts_with("en_"), "{fable}");
-        let e = many.resolve("nobody").unwrap_err();
+        // Neither an id nor an alias: the tts catalogue's 404, a 400 on OpenAI's route.
+        assert!(many.resolve_openai("nobody").is_none());
+        let not_found = ApiError::new(
+            ErrorCode::VoiceNotFound,
+            "no voice `nobody` is installed; installed: de_DE-thorsten-medium, en_US-amy-medium",
+        );
+        let e = openai_unknown_voice(not_found);
         assert_eq!((e.status, e.param.as_deref()), (400, Some("voice")));
+        assert_eq!(e.code, ErrorCode::InvalidParameter);
         assert!(e.message.contains("en_US-amy-medium"));
+        let other = openai_unknown_voice(ApiError::internal("x"));
+        assert_eq!(other.code, ErrorCode::InternalError);
     }
 
     #[test]
     fn non_english_only() {
         let de = list(&["de_DE-thorsten-medium"]);
-        assert_eq!(de.resolve("alloy").unwrap(), "de_DE-thorsten-medium");
-        assert_eq!(list(&[]).resolve("alloy").unwrap_err().status, 503);
+        assert_eq!(
+            de.resolve_openai("alloy").unwrap().unwrap(),
+            "de_DE-thorsten-medium"
+        );
+        let none = list(&[]).resolve_openai("alloy").unwrap().unwrap_err();
+        assert_eq!(none.status, 503);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::ptr;
 
 use espeak_rs_sys as sys;
 
-use crate::Error;
-use crate::engine::Engine;
+use crate::engine::{self, Engine};
+use crate::error::Error;
 
 /// Dictionaries compiled: English only.
 const DICTIONARIES: &[&str] = &["en"];
@@ -48,7 +48,7 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
 
     let c_path =
         |path: &Path| CString::new(path.to_string_lossy().as_bytes()).expect("path without NUL");
-    let data = crate::engine::data_path(data_dir)?;
+    let data = engine::data_path(data_dir)?;
     // Intonations are read from `<source_path>/../phsource/intonation`.
     let espeak_data_src = c_path(&source.join("espeak-ng-data"));
     let phonemes_src = c_path(&source.join("phsource"));
@@ -58,7 +58,7 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
     unsafe {
         sys::espeak_ng_InitializePath(data.as_ptr());
         let mut context: sys::espeak_ng_ERROR_CONTEXT = ptr::null_mut();
-        let result = compile_step(sys::espeak_ng_CompileIntonationPath(
+        let result = engine::check(sys::espeak_ng_CompileIntonationPath(
             espeak_data_src.as_ptr(),
             data.as_ptr(),
             quiet_log(), // closed by espeak on errors only: one FILE may leak
@@ -66,7 +66,7 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
         ))
         .map_err(|m| fail("intonations", m))
         .and_then(|()| {
-            compile_step(sys::espeak_ng_CompilePhonemeDataPath(
+            engine::check(sys::espeak_ng_CompilePhonemeDataPath(
                 22050,
                 phonemes_src.as_ptr(),
                 data.as_ptr(),
@@ -76,7 +76,7 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
             .map_err(|m| fail("phonemes", m))
         })
         .and_then(|()| {
-            compile_step(sys::espeak_ng_Initialize(&mut context))
+            engine::check(sys::espeak_ng_Initialize(&mut context))
                 .map_err(|m| fail("loading phonemes", m))
         });
         sys::espeak_ng_ClearErrorContext(&mut context);
@@ -97,7 +97,7 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
                 fclose(log);
             }
             sys::espeak_ng_ClearErrorContext(&mut context);
-            compile_step(status).map_err(|m| fail(&format!("{name} dictionary"), m))?;
+            engine::check(status).map_err(|m| fail(&format!("{name} dictionary"), m))?;
         }
     }
     // Only the compiler's own report; espeak never reads it.
@@ -105,10 +105,6 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
     // The compiler leaves espeak half set up on this data; the next Phonemizer starts afresh.
     engine.forget();
     Ok(())
-}
-
-fn compile_step(status: sys::espeak_ng_STATUS) -> Result<(), String> {
-    crate::engine::check(status)
 }
 
 unsafe extern "C" {

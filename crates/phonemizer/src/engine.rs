@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use espeak_rs_sys as sys;
 
-use crate::Error;
+use crate::error::Error;
 use crate::ffi;
 
 /// One clause as espeak translates it: IPA phonemes and the raw clause terminator flags.

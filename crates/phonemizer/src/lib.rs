@@ -8,54 +8,17 @@
 
 mod data;
 mod engine;
+mod error;
 mod ffi;
 mod raw_blocks;
 mod sentences;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use data::compile_data;
 use engine::Engine;
-
-/// The IPA phonemes of one sentence, as one string.
-///
-/// Piper feeds the model one sentence at a time, one phoneme per Unicode scalar value
-/// (`phonemes.chars()`), clause punctuation and spaces included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sentence {
-    /// IPA phonemes, stress marks, spaces between words and the sentence's clause punctuation.
-    pub phonemes: String,
-}
-
-impl fmt::Display for Sentence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.phonemes)
-    }
-}
-
-/// Why espeak-ng could not be loaded or could not phonemize.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The data path cannot be handed to espeak.
-    #[error("espeak-ng data path {0:?} must be UTF-8, at most 150 bytes, without NUL")]
-    DataPath(PathBuf),
-    /// espeak has one global state: one data directory per process.
-    #[error("espeak-ng is already loaded from {0:?} in this process")]
-    DataDirInUse(PathBuf),
-    /// The data directory is missing or espeak rejected it.
-    #[error("espeak-ng could not load its data from {0:?}: {1}")]
-    Initialize(PathBuf, String),
-    /// No such voice in the data, or its dictionary is missing.
-    #[error("espeak-ng voice {0:?}: {1}")]
-    Voice(String, String),
-    /// Compiling espeak's data from its sources failed.
-    #[error("compiling espeak-ng data, {0}")]
-    Compile(String),
-    /// espeak could not decode the text.
-    #[error("espeak-ng could not read the text: {0}")]
-    Translate(String),
-}
+pub use error::Error;
+pub use sentences::Sentence;
 
 /// A phonemizer for one espeak voice. All phonemizers share espeak's single global instance,
 /// taking turns on a mutex.

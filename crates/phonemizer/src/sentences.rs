@@ -1,9 +1,26 @@
 //! Piper's assembly of espeak clauses into sentences (`phonemize_espeak.py` in piper-tts 1.8).
 
+use std::fmt;
+
 use unicode_normalization::UnicodeNormalization;
 
-use crate::Sentence;
 use crate::engine::Clause;
+
+/// The IPA phonemes of one sentence, as one string.
+///
+/// Piper feeds the model one sentence at a time, one phoneme per Unicode scalar value
+/// (`phonemes.chars()`), clause punctuation and spaces included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    /// IPA phonemes, stress marks, spaces between words and the sentence's clause punctuation.
+    pub phonemes: String,
+}
+
+impl fmt::Display for Sentence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.phonemes)
+    }
+}
 
 // espeak's clause terminator flags (translate.h), as Piper's espeakbridge reads them.
 const INTONATION_FULL_STOP: i32 = 0x0000_0000;

@@ -1,6 +1,7 @@
 //! A Piper voice's `.onnx.json`: sample rate, inference defaults, speakers, phoneme ids.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -92,8 +93,15 @@ fn noise_w() -> f32 {
 }
 
 impl VoiceConfig {
+    /// Where the config of the voice model at `onnx_path` is: next to it, `.json` appended.
+    pub fn path_for(onnx_path: &Path) -> PathBuf {
+        let mut path = onnx_path.as_os_str().to_owned();
+        path.push(".json");
+        PathBuf::from(path)
+    }
+
     /// Reads a voice's `.onnx.json`.
-    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let json = std::fs::read_to_string(path).map_err(|source| PiperError::Io {
             path: path.to_owned(),
@@ -162,6 +170,31 @@ mod tests {
         "speaker_id_map": {"alice": 0, "bob": 2},
         "phoneme_id_map": {"_": [0], "^": [1], "$": [2], "a": [5]}
     }"#;
+
+    const SINGLE: &str = r#"{
+        "audio": {"sample_rate": 22050},
+        "espeak": {"voice": "en-us"},
+        "inference": {"noise_scale": 0.5, "length_scale": 1.2, "noise_w": 0.7},
+        "num_speakers": 1,
+        "phoneme_id_map": {"_": [0], "^": [1], "$": [2], "a": [14], "ɪ": [74], "aɪ": [161]},
+        "vowel_clusters": [["a", "ɪ"]]
+    }"#;
+
+    #[test]
+    fn config_fields_are_read() {
+        // Written to disk and read back, as a voice's .onnx.json is.
+        let name = format!("vox-piper-config-{}.onnx.json", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, SINGLE).unwrap();
+        let c = VoiceConfig::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(c.sample_rate, 22050);
+        assert_eq!(c.espeak_voice, "en-us");
+        assert_eq!((c.noise_scale, c.length_scale, c.noise_w), (0.5, 1.2, 0.7));
+        assert!(!c.is_multi_speaker());
+        // The config's vowel clusters reach the id map.
+        assert_eq!(c.phoneme_ids.encode("aɪ"), [1, 0, 161, 0, 2]);
+    }
 
     #[test]
     fn multi_speaker_ids_resolve_by_name_and_id() {

@@ -1,6 +1,9 @@
-//! The crate's error type.
+//! The crate's error type, with the stable API code each failure answers with.
 
 use std::path::PathBuf;
+
+use tract_onnx::prelude::TractError;
+use vox_error::{ApiError, ErrorCode};
 
 /// Everything that can go wrong loading a voice or synthesizing with it.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +26,35 @@ pub enum PiperError {
 }
 
 impl PiperError {
-    /// Wraps a tract error, keeping its whole cause chain in the message.
-    pub(crate) fn model(err: impl std::fmt::Display) -> Self {
+    /// Stable identifier for clients: the caller's mistakes are 4xx, a voice that does not
+    /// load or run is the server's (500).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            PiperError::UnknownSpeaker(_) => ErrorCode::UnknownSpeaker,
+            PiperError::TooLong { .. } => ErrorCode::TextTooLong,
+            PiperError::Empty => ErrorCode::NoSpeech,
+            PiperError::Io { .. } | PiperError::Config(_) | PiperError::Model(_) => {
+                ErrorCode::InternalError
+            }
+        }
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        self.code().status()
+    }
+}
+
+/// tract's errors keep their whole cause chain in the message.
+impl From<TractError> for PiperError {
+    fn from(err: TractError) -> Self {
         Self::Model(format!("{err:#}"))
+    }
+}
+
+impl From<PiperError> for ApiError {
+    fn from(e: PiperError) -> Self {
+        ApiError::new(e.code(), e.to_string())
     }
 }
 

@@ -169,57 +169,48 @@ impl PhonemeIdMap {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::VoiceConfig;
+    use super::*;
 
-    const CONFIG: &str = r#"{
-        "audio": {"sample_rate": 22050},
-        "espeak": {"voice": "en-us"},
-        "inference": {"noise_scale": 0.5, "length_scale": 1.2, "noise_w": 0.7},
-        "num_speakers": 1,
-        "phoneme_id_map": {
-            "_": [0], "^": [1], "$": [2], " ": [3], ",": [8], ".": [10],
-            "a": [14], "b": [15], "c": [16], "ç": [40], "ɪ": [74], "aɪ": [161],
-            "ˈ": [120], "̧": [140], "x": [20, 21]
-        },
-        "vowel_clusters": [["a", "ɪ"]]
-    }"#;
-
-    fn config() -> VoiceConfig {
-        // Written to disk and read back, as a voice's .onnx.json is.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!("vox-piper-ids-{}-{n}.onnx.json", std::process::id());
-        let path = std::env::temp_dir().join(name);
-        std::fs::write(&path, CONFIG).unwrap();
-        let config = VoiceConfig::load(&path).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        config
-    }
-
-    #[test]
-    fn config_fields_are_read() {
-        let c = config();
-        assert_eq!(c.sample_rate, 22050);
-        assert_eq!(c.espeak_voice, "en-us");
-        assert_eq!((c.noise_scale, c.length_scale, c.noise_w), (0.5, 1.2, 0.7));
-        assert!(!c.is_multi_speaker());
+    fn map() -> PhonemeIdMap {
+        let ids = [
+            ("_", vec![0]),
+            ("^", vec![1]),
+            ("$", vec![2]),
+            (" ", vec![3]),
+            (",", vec![8]),
+            (".", vec![10]),
+            ("a", vec![14]),
+            ("b", vec![15]),
+            ("c", vec![16]),
+            ("ç", vec![40]),
+            ("ɪ", vec![74]),
+            ("aɪ", vec![161]),
+            ("ˈ", vec![120]),
+            ("\u{327}", vec![140]),
+            ("x", vec![20, 21]),
+        ];
+        let ids = ids
+            .into_iter()
+            .map(|(p, ids)| (p.to_string(), ids))
+            .collect();
+        PhonemeIdMap::new(ids, &[vec!["a".into(), "ɪ".into()]]).unwrap()
     }
 
     #[test]
     fn framing_is_bos_pad_phoneme_pad_eos() {
-        let ids = config().phoneme_ids.encode("ab c.");
+        let ids = map().encode("ab c.");
         assert_eq!(ids, [1, 0, 14, 0, 15, 0, 3, 0, 16, 0, 10, 0, 2]);
-        assert_eq!(config().phoneme_ids.encode(""), [1, 0, 2]);
+        assert_eq!(map().encode(""), [1, 0, 2]);
     }
 
     #[test]
     fn multi_id_phonemes_get_one_pad() {
-        assert_eq!(config().phoneme_ids.encode("x"), [1, 0, 20, 21, 0, 2]);
+        assert_eq!(map().encode("x"), [1, 0, 20, 21, 0, 2]);
     }
 
     #[test]
     fn phonemes_are_nfd_codepoints_and_unknowns_are_skipped() {
-        let map = config().phoneme_ids;
+        let map = map();
         // Precomposed ç decomposes to c + combining cedilla, as in Piper.
         assert_eq!(map.encode("ç"), [1, 0, 16, 0, 140, 0, 2]);
         assert_eq!(map.encode("aqb"), [1, 0, 14, 0, 15, 0, 2]);
@@ -228,15 +219,12 @@ mod tests {
 
     #[test]
     fn vowel_clusters_merge() {
-        assert_eq!(
-            config().phoneme_ids.encode("ˈaɪ"),
-            [1, 0, 120, 0, 161, 0, 2]
-        );
+        assert_eq!(map().encode("ˈaɪ"), [1, 0, 120, 0, 161, 0, 2]);
     }
 
     #[test]
     fn framed_ids_round_trip_to_tokens() {
-        let map = config().phoneme_ids;
+        let map = map();
         let ids = map.encode("ab, c.");
         let tokens = map.tokens_from_framed(&ids).unwrap();
         assert_eq!(tokens, map.tokens("ab, c.").0);

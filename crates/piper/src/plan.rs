@@ -84,14 +84,6 @@ impl Plan {
         bucket: usize,
         optimisation: Optimisation,
     ) -> Result<Self> {
-        Self::build_inner(model, bucket, optimisation).map_err(PiperError::model)
-    }
-
-    fn build_inner(
-        model: &InferenceModel,
-        bucket: usize,
-        optimisation: Optimisation,
-    ) -> TractResult<Self> {
         let mut model = model.clone();
         let mut inputs = Vec::new();
         for (ix, outlet) in model.input_outlets()?.to_vec().iter().enumerate() {
@@ -100,7 +92,11 @@ impl Plan {
                 "input_lengths" => (Input::Lengths, i64::fact([1])),
                 "scales" => (Input::Scales, f32::fact([3])),
                 "sid" => (Input::Speaker, i64::fact([1])),
-                other => return Err(TractError::msg(format!("unexpected model input {other:?}"))),
+                other => {
+                    return Err(PiperError::Model(format!(
+                        "unexpected model input {other:?}"
+                    )));
+                }
             };
             model.set_input_fact(ix, fact.into())?;
             inputs.push(input);
@@ -140,16 +136,14 @@ impl Plan {
         let mut values: TVec<TValue> = tvec![];
         for input in &self.inputs {
             let tensor = match input {
-                Input::Ids => tensor1(&ids)
-                    .into_shape(&[1, self.bucket])
-                    .map_err(PiperError::model)?,
+                Input::Ids => tensor1(&ids).into_shape(&[1, self.bucket])?,
                 Input::Lengths => tensor1(&[len as i64]),
                 Input::Scales => tensor1(&request.scales),
                 Input::Speaker => tensor1(&[request.speaker.unwrap_or(0)]),
             };
             values.push(tensor.into());
         }
-        let mut outputs = self.runnable.run(values).map_err(PiperError::model)?;
+        let mut outputs = self.runnable.run(values)?;
         Ok(outputs.remove(0))
     }
 }
@@ -169,10 +163,6 @@ pub(crate) struct Decoder {
 impl Decoder {
     /// Cuts the decoder out of the parsed model, at the `cut` node's output.
     pub fn new(model: &InferenceModel, cut: &str) -> Result<Self> {
-        Self::new_inner(model, cut).map_err(PiperError::model)
-    }
-
-    fn new_inner(model: &InferenceModel, cut: &str) -> TractResult<Self> {
         let takes_speaker = model.node_by_name("sid").is_ok();
         let mut inputs = vec![cut];
         if takes_speaker {
@@ -190,10 +180,6 @@ impl Decoder {
 
     /// Audio for the latent frames `[1, channels, frames]`.
     pub fn run(&self, latent: TValue, speaker: Option<i64>) -> Result<Vec<f32>> {
-        self.run_inner(latent, speaker).map_err(PiperError::model)
-    }
-
-    fn run_inner(&self, latent: TValue, speaker: Option<i64>) -> TractResult<Vec<f32>> {
         let mut model = self.model.clone();
         model.set_input_fact(0, f32::fact(latent.shape()).into())?;
         let mut inputs = tvec![latent];
@@ -202,21 +188,17 @@ impl Decoder {
             inputs.push(tensor1(&[speaker.unwrap_or(0)]).into());
         }
         let plan = model.into_typed()?.into_optimized()?.into_runnable()?;
-        let outputs = plan.run(inputs)?;
-        Ok(outputs[0]
-            .to_plain_array_view::<f32>()?
-            .iter()
-            .copied()
-            .collect())
+        samples(&plan.run(inputs)?[0])
     }
 }
 
 /// The plan's output as samples, when it is the audio itself.
 pub(crate) fn samples(output: &TValue) -> Result<Vec<f32>> {
-    let audio = output
-        .to_plain_array_view::<f32>()
-        .map_err(PiperError::model)?;
-    Ok(audio.iter().copied().collect())
+    Ok(output
+        .to_plain_array_view::<f32>()?
+        .iter()
+        .copied()
+        .collect())
 }
 
 #[cfg(test)]

@@ -1,48 +1,72 @@
-//! Synthesis parameters, sentence-by-sentence streaming, and PCM conversion.
+//! Synthesis on a loaded voice: whole sentences (cut to fit the buckets and joined) or streamed
+//! sentence by sentence.
 
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use crate::config::Speaker;
-use crate::error::Result;
+use crate::error::{PiperError, Result};
 use crate::ids::Token;
+use crate::params::SynthesisParams;
 use crate::split;
 use crate::voice::Voice;
 
-/// Per-request synthesis settings; [`Voice::default_params`] gives the voice's defaults.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SynthesisParams {
-    /// Generator noise (0 = deterministic timbre).
-    pub noise_scale: f32,
-    /// Phoneme duration factor: larger is slower.
-    pub length_scale: f32,
-    /// Duration noise (0 = deterministic timing).
-    pub noise_w: f32,
-    pub speaker: Option<Speaker>,
-    /// Seconds of silence appended after each sentence.
-    pub sentence_silence: f32,
-}
-
-impl SynthesisParams {
-    /// Speaking rate relative to the voice's natural pace (1 / `length_scale`).
-    pub fn speed(&self) -> f32 {
-        1.0 / self.length_scale
+impl Voice {
+    /// Audio for one sentence's phoneme string (no trailing silence). A sentence
+    /// longer than the largest bucket is cut at clause breaks and joined.
+    pub fn synthesize_phonemes(
+        &self,
+        phonemes: &str,
+        params: &SynthesisParams,
+    ) -> Result<Vec<f32>> {
+        let (tokens, _missing) = self.config().phoneme_ids.tokens(phonemes);
+        self.synthesize_tokens(&tokens, params)
     }
 
-    pub fn with_speed(mut self, speed: f32) -> Self {
-        self.length_scale = 1.0 / speed;
-        self
+    /// Audio for framed ids (`^ _ (p _)* $`), as Piper's `phoneme_ids_to_audio`.
+    /// Ids longer than the largest bucket are cut like a phoneme string when
+    /// they are framed with single-id phonemes; otherwise that is an error.
+    pub fn synthesize_ids(&self, ids: &[i64], params: &SynthesisParams) -> Result<Vec<f32>> {
+        if ids.len() <= self.buckets().largest() {
+            return self.run(ids, params);
+        }
+        let tokens =
+            self.config()
+                .phoneme_ids
+                .tokens_from_framed(ids)
+                .ok_or(PiperError::TooLong {
+                    len: ids.len(),
+                    max: self.buckets().largest(),
+                })?;
+        self.synthesize_tokens(&tokens, params)
     }
 
-    /// Turns both noises off, making the output a pure function of the ids.
-    pub fn without_noise(mut self) -> Self {
-        self.noise_scale = 0.0;
-        self.noise_w = 0.0;
-        self
+    /// Streams audio sentence by sentence; see [`Synthesizer`].
+    pub fn synthesizer<I>(
+        &self,
+        sentences: I,
+        params: SynthesisParams,
+    ) -> Synthesizer<'_, I::IntoIter>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Synthesizer::new(self, sentences.into_iter(), params)
     }
 
-    fn silence_samples(&self, sample_rate: u32) -> usize {
-        (self.sentence_silence.max(0.0) * sample_rate as f32).round() as usize
+    fn synthesize_tokens(&self, tokens: &[Token], params: &SynthesisParams) -> Result<Vec<f32>> {
+        let mut audio = Vec::new();
+        for chunk in self.chunks(tokens) {
+            audio.extend(self.run(&self.config().phoneme_ids.frame(&tokens[chunk]), params)?);
+        }
+        if audio.is_empty() && tokens.is_empty() {
+            return Err(PiperError::Empty);
+        }
+        Ok(audio)
+    }
+
+    /// Ranges of `tokens` that each fit the largest bucket.
+    fn chunks(&self, tokens: &[Token]) -> Vec<Range<usize>> {
+        split::split(&self.config().phoneme_ids, tokens, self.buckets().largest())
     }
 }
 
@@ -73,7 +97,7 @@ where
     I: Iterator,
     I::Item: AsRef<str>,
 {
-    pub(crate) fn new(voice: &'v Voice, sentences: I, params: SynthesisParams) -> Self {
+    fn new(voice: &'v Voice, sentences: I, params: SynthesisParams) -> Self {
         Self {
             voice,
             sentences,
@@ -158,20 +182,4 @@ where
             }
         }))
     }
-}
-
-/// f32 samples in [-1, 1] to 16-bit, clipped and scaled as Piper does (× 32767).
-pub fn to_i16(samples: &[f32]) -> Vec<i16> {
-    samples
-        .iter()
-        .map(|&s| (s * 32767.0).clamp(-32767.0, 32767.0) as i16)
-        .collect()
-}
-
-/// f32 samples to little-endian signed 16-bit PCM bytes.
-pub fn to_s16le(samples: &[f32]) -> Vec<u8> {
-    to_i16(samples)
-        .into_iter()
-        .flat_map(i16::to_le_bytes)
-        .collect()
 }

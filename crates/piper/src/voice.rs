@@ -1,6 +1,6 @@
 //! A loaded Piper voice: config, parsed graph, and its cached per-bucket plans.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tract_onnx::prelude::*;
@@ -8,10 +8,8 @@ use tract_onnx::prelude::*;
 use crate::config::VoiceConfig;
 use crate::error::{PiperError, Result};
 use crate::graph_fix;
-use crate::ids::Token;
+use crate::params::SynthesisParams;
 use crate::plan::{self, Buckets, Decoder, Optimisation, Plan, Request};
-use crate::split;
-use crate::synth::{SynthesisParams, Synthesizer};
 
 /// How a voice is prepared.
 #[derive(Debug, Clone, Default)]
@@ -56,8 +54,7 @@ impl Voice {
     /// Loads `voice.onnx` and its `voice.onnx.json`.
     pub fn load(onnx_path: impl AsRef<Path>, options: VoiceOptions) -> Result<Self> {
         let onnx_path = onnx_path.as_ref();
-        let mut config_path = PathBuf::from(onnx_path);
-        config_path.as_mut_os_string().push(".json");
+        let config_path = VoiceConfig::path_for(onnx_path);
         let config = String::from_utf8(read(&config_path)?)
             .map_err(|e| PiperError::Config(format!("{}: {e}", config_path.display())))?;
         Self::from_bytes(&read(onnx_path)?, &config, options)
@@ -67,22 +64,16 @@ impl Voice {
     pub fn from_bytes(onnx: &[u8], config_json: &str, options: VoiceOptions) -> Result<Self> {
         let config = VoiceConfig::from_json(config_json)?;
         let onnx_framework = tract_onnx::onnx().with_ignore_value_info(true);
-        let mut proto = onnx_framework
-            .proto_model_for_read(&mut &onnx[..])
-            .map_err(PiperError::model)?;
+        let mut proto = onnx_framework.proto_model_for_read(&mut &onnx[..])?;
         graph_fix::clamp_int64_constants(&mut proto);
-        let mut model = onnx_framework
-            .model_for_proto_model(&proto)
-            .map_err(PiperError::model)?;
+        let mut model = onnx_framework.model_for_proto_model(&proto)?;
         let cut = graph_fix::decoder_input(&proto).filter(|_| !options.single_plan);
         drop(proto);
         let decoder = match &cut {
             Some(cut) => {
                 let decoder = Decoder::new(&model, cut)?;
-                model
-                    .select_outputs_by_name([cut.as_str()])
-                    .map_err(PiperError::model)?;
-                model = model.eliminate_dead_branches().map_err(PiperError::model)?;
+                model.select_outputs_by_name([cut.as_str()])?;
+                model = model.eliminate_dead_branches()?;
                 Some(decoder)
             }
             None => None,
@@ -138,68 +129,6 @@ impl Voice {
     /// A sentence's phoneme string as framed ids, exactly as Piper maps it.
     pub fn phoneme_ids(&self, phonemes: &str) -> Vec<i64> {
         self.config.phoneme_ids.encode(phonemes)
-    }
-
-    /// Audio for one sentence's phoneme string (no trailing silence). A sentence
-    /// longer than the largest bucket is cut at clause breaks and joined.
-    pub fn synthesize_phonemes(
-        &self,
-        phonemes: &str,
-        params: &SynthesisParams,
-    ) -> Result<Vec<f32>> {
-        let (tokens, _missing) = self.config.phoneme_ids.tokens(phonemes);
-        self.synthesize_tokens(&tokens, params)
-    }
-
-    /// Audio for framed ids (`^ _ (p _)* $`), as Piper's `phoneme_ids_to_audio`.
-    /// Ids longer than the largest bucket are cut like a phoneme string when
-    /// they are framed with single-id phonemes; otherwise that is an error.
-    pub fn synthesize_ids(&self, ids: &[i64], params: &SynthesisParams) -> Result<Vec<f32>> {
-        if ids.len() <= self.buckets.largest() {
-            return self.run(ids, params);
-        }
-        let tokens =
-            self.config
-                .phoneme_ids
-                .tokens_from_framed(ids)
-                .ok_or(PiperError::TooLong {
-                    len: ids.len(),
-                    max: self.buckets.largest(),
-                })?;
-        self.synthesize_tokens(&tokens, params)
-    }
-
-    /// Streams audio sentence by sentence; see [`Synthesizer`].
-    pub fn synthesizer<I>(
-        &self,
-        sentences: I,
-        params: SynthesisParams,
-    ) -> Synthesizer<'_, I::IntoIter>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
-    {
-        Synthesizer::new(self, sentences.into_iter(), params)
-    }
-
-    pub(crate) fn synthesize_tokens(
-        &self,
-        tokens: &[Token],
-        params: &SynthesisParams,
-    ) -> Result<Vec<f32>> {
-        let mut audio = Vec::new();
-        for chunk in self.chunks(tokens) {
-            audio.extend(self.run(&self.config.phoneme_ids.frame(&tokens[chunk]), params)?);
-        }
-        if audio.is_empty() && tokens.is_empty() {
-            return Err(PiperError::Empty);
-        }
-        Ok(audio)
-    }
-
-    /// Ranges of `tokens` that each fit the largest bucket.
-    pub(crate) fn chunks(&self, tokens: &[Token]) -> Vec<std::ops::Range<usize>> {
-        split::split(&self.config.phoneme_ids, tokens, self.buckets.largest())
     }
 
     /// One model call on framed ids that fit a bucket.
