@@ -4,7 +4,7 @@ use bytes::Bytes;
 use spin_sdk::http::Request;
 use vox_api::query::{AsrOptions, Query};
 use vox_api::transcript::{Segment, Task, Transcript, Word};
-use vox_api::{ApiError, ErrorCode, multipart};
+use vox_api::{ApiError, multipart};
 use vox_audio::{DecodeOptions, DecodedAudio};
 use vox_http_kit::{Result, body, reply};
 use vox_whisper::TranscribeOptions;
