@@ -12,12 +12,13 @@ use vox_api::transcript::{Granularities, ResponseFormat, Task, Transcript, rende
 use vox_api::voices::VoiceList;
 use vox_api::{ApiError, ErrorStyle, speech, sse};
 
-use crate::audio_sse::{self, Stop};
-use crate::native::audio_reply;
-use crate::routes::header;
-use crate::upstream::{self, Ctx, Service};
 use vox_http_kit::body::read_bounded;
+use vox_http_kit::header;
 use vox_http_kit::reply::{self, Result};
+
+use crate::audio_sse::{self, Stop};
+use crate::upstream::{self, Ctx, Service};
+use crate::{audio, transcribe};
 
 /// A multipart upload in, a transcript in the requested `response_format` out.
 pub async fn transcriptions(req: Request, ctx: &Ctx, task: Task) -> Result {
@@ -37,11 +38,8 @@ pub async fn transcriptions(req: Request, ctx: &Ctx, task: Task) -> Result {
         models.check_translatable(request.options.model.as_deref())?;
     }
 
-    let query = request.options.to_query();
-    let resp = upstream::send(
-        Service::Asr,
-        http::Method::POST,
-        &format!("/transcribe?{query}"),
+    let resp = transcribe::send(
+        &request.options,
         file.audio_content_type().as_deref(),
         box_body(FullBody::new(file.data.clone())),
         ctx,
@@ -125,7 +123,7 @@ pub async fn speech(req: Request, ctx: &Ctx) -> Result {
         .await
         .map_err(vox_api::voices::openai_unknown_voice)?;
     if !plan.sse {
-        return Ok(audio_reply(resp, plan.synth.format));
+        return Ok(audio::reply(resp, plan.synth.format));
     }
     let sample_rate = resp.headers().get("x-sample-rate").cloned();
     let (mut tx, body) = audio_sse::channel();
