@@ -7,7 +7,7 @@
 //! `Content-Disposition` is parsed strictly (multer's reader ignores the disposition type and
 //! an unterminated quote).
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
 
 use crate::error::{ApiError, ErrorCode};
@@ -327,7 +327,7 @@ where
                 // Keep only what could still begin a boundary line.
                 let keep = after_line.len() - 1;
                 if buf.len() > keep {
-                    let _ = buf.split_to(buf.len() - keep);
+                    buf.advance(buf.len() - keep);
                     preamble_dropped = true;
                 }
             }
