@@ -138,7 +138,7 @@ pub fn relay(resp: Response) -> BoxBody {
 
 /// Unreachable services are 503 while they may come up (not running, refused, timed out), 502 otherwise.
 fn transport_error(service: Service, code: ErrorCode) -> ApiError {
-    let mut e = ApiError::upstream_unreachable(service.name(), format!("{code:?}"));
+    let e = ApiError::upstream_unreachable(service.name(), format!("{code:?}"));
     if matches!(
         code,
         ErrorCode::DestinationNotFound
@@ -147,8 +147,8 @@ fn transport_error(service: Service, code: ErrorCode) -> ApiError {
             | ErrorCode::ConnectionTimeout
             | ErrorCode::ConnectionReadTimeout
     ) {
-        e.status = 503;
-        e.code = vox_api::ErrorCode::UpstreamUnavailable;
+        ApiError::new(vox_api::ErrorCode::UpstreamUnavailable, e.message)
+    } else {
+        e
     }
-    e
 }
