@@ -232,13 +232,25 @@ pub fn parse_native(
 pub struct OpenAiSpeech {
     pub model: Option<String>,
     pub input: Option<String>,
-    pub voice: Option<Value>,
+    pub voice: Option<OpenAiVoice>,
     pub response_format: Option<String>,
     pub speed: Option<f32>,
     pub stream_format: Option<String>,
     /// Accepted for compatibility; Piper voices have no style prompt.
     #[allow(dead_code)]
     pub instructions: Option<String>,
+}
+
+/// OpenAI's `voice`: a name, or `{"id": …}` for a custom voice.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OpenAiVoice {
+    Name(String),
+    Custom {
+        id: String,
+    },
+    /// Any other JSON, answered as a missing voice rather than as invalid JSON.
+    Other(serde::de::IgnoredAny),
 }
 
 /// A validated OpenAI speech request.
@@ -263,15 +275,10 @@ pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
     let model = req.model.ok_or_else(|| ApiError::missing_param("model"))?;
     crate::models::check_speech_model(&model)?;
     let input = req.input.ok_or_else(|| ApiError::missing_param("input"))?;
-    // OpenAI accepts `voice` as a name or `{"id": …}` for custom voices.
     let voice = match req.voice {
-        Some(Value::String(s)) => s,
-        Some(Value::Object(o)) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| ApiError::missing_param("voice"))?,
-        _ => return Err(ApiError::missing_param("voice")),
+        Some(OpenAiVoice::Name(name)) => name,
+        Some(OpenAiVoice::Custom { id }) => id,
+        Some(OpenAiVoice::Other(_)) | None => return Err(ApiError::missing_param("voice")),
     };
     let sse = match req.stream_format.as_deref() {
         None | Some("audio") => false,
@@ -464,6 +471,16 @@ mod tests {
             (r#"{"input":"a","voice":"alloy"}"#, "model", "required"),
             (r#"{"model":"tts-1","voice":"alloy"}"#, "input", "required"),
             (r#"{"model":"tts-1","input":"a"}"#, "voice", "required"),
+            (
+                r#"{"model":"tts-1","input":"a","voice":{"name":"x"}}"#,
+                "voice",
+                "required",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":7}"#,
+                "voice",
+                "required",
+            ),
             (
                 r#"{"model":"tts-1","input":"","voice":"alloy"}"#,
                 "input",
