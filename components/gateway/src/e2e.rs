@@ -7,11 +7,12 @@ use vox_api::speech::{AudioFormat, Synthesize};
 use vox_api::transcript::Transcript;
 use vox_api::{ApiError, ErrorCode, ErrorStyle, percent, sse};
 
-use crate::audio_sse::{self, Stop};
-use crate::native::{audio_reply, transcribe_upload};
-use crate::routes::header;
-use crate::upstream::{self, Ctx, Service};
+use vox_http_kit::header;
 use vox_http_kit::reply::{self, Result};
+
+use crate::audio_sse::{self, Stop};
+use crate::upstream::{self, Ctx, Service};
+use crate::{audio, transcribe};
 
 /// Query keys for the synthesis half, beside the asr options.
 const TTS_KEYS: &[&str] = &["voice", "speaker", "speed", "format"];
@@ -35,7 +36,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
         vox_api::speech::check_speed(speed)?;
     }
 
-    let resp = transcribe_upload(req, &asr_options, ctx).await?;
+    let resp = transcribe::upload(req, &asr_options, ctx).await?;
     let transcript: Transcript = upstream::read_json(Service::Asr, resp).await?;
     synth.text = transcript.text.trim().to_string();
     if synth.text.is_empty() {
@@ -50,7 +51,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
         return Ok(event_stream(transcript, synth, ctx.request_id.clone()));
     }
     let resp = upstream::post_json(Service::Tts, "/synthesize", &synth, ctx).await?;
-    let mut out = audio_reply(resp, format);
+    let mut out = audio::reply(resp, format);
     let (value, truncated) = transcript_header(&synth.text);
     reply::set_header(&mut out, "x-transcript", &value);
     if truncated {

@@ -1,6 +1,19 @@
 //! The gateway: Vox's one public entry point. It serves the native and OpenAI-compatible APIs
 //! and reaches the private `asr` and `tts` components through Spin service chaining.
+//!
+//! Modules depend one way, from the router down to the leaves:
+//!
+//! ```text
+//! routes ──> auth, cors
+//!   └──────> native, openai, e2e          (the handlers; they never use each other)
+//!              └──> transcribe, audio, audio_sse
+//!                     └──> upstream       (service chaining; uses no other module)
+//! ```
+//!
+//! Handlers share code only through the modules below them; anything about HTTP in general
+//! (headers, bodies, replies) lives in `vox-http-kit`, and the API's logic in `vox-api`.
 
+mod audio;
 mod audio_sse;
 mod auth;
 mod cors;
@@ -8,6 +21,7 @@ mod e2e;
 mod native;
 mod openai;
 mod routes;
+mod transcribe;
 mod upstream;
 
 use spin_sdk::http::Request;

@@ -1,20 +1,17 @@
 //! The native API: `/api/asr`, `/api/tts`, `/api/voices`, `/api/models`, `/health`, `/ready`.
 
-use http_body_util::{BodyExt, Limited};
 use serde_json::json;
-use spin_sdk::http::{BoxBody, Request, box_body};
+use spin_sdk::http::Request;
 use vox_api::ApiError;
-use vox_api::limits::{MAX_TTS_BODY_BYTES, MAX_UPLOAD_BYTES};
+use vox_api::limits::MAX_TTS_BODY_BYTES;
 use vox_api::query::{AsrOptions, Query};
 use vox_api::speech;
-
-use crate::routes::header;
-use crate::upstream::{self, Ctx, Service};
-use vox_http_kit::body::{check_length, read_bounded};
+use vox_http_kit::body::read_bounded;
+use vox_http_kit::header;
 use vox_http_kit::reply::{self, Reply, Result};
 
-/// Headers of the tts audio stream the client needs to play it.
-pub const AUDIO_HEADERS: &[&str] = &["x-sample-rate", "x-channels"];
+use crate::upstream::{self, Ctx, Service};
+use crate::{audio, transcribe};
 
 pub fn health() -> Reply {
     reply::json(200, &json!({"status": "ok"}))
@@ -49,45 +46,10 @@ pub async fn ready(ctx: &Ctx) -> Reply {
 /// Raw audio in, transcript JSON out; the upload streams through to asr.
 pub async fn asr(req: Request, ctx: &Ctx) -> Result {
     let opts = AsrOptions::from_query(&Query::parse(req.uri().query()), &[])?;
-    let resp = transcribe_upload(req, &opts, ctx).await?;
+    let resp = transcribe::upload(req, &opts, ctx).await?;
     let mut out = reply::streamed("application/json", upstream::relay(resp));
     reply::set_header(&mut out, "cache-control", "no-store");
     Ok(out)
-}
-
-/// Forwards a raw audio request body to asr `/transcribe`, checking the size as it goes.
-pub async fn transcribe_upload(
-    req: Request,
-    opts: &AsrOptions,
-    ctx: &Ctx,
-) -> std::result::Result<spin_sdk::http::Response, ApiError> {
-    check_length(&req, MAX_UPLOAD_BYTES, "the audio upload")?;
-    let content_type = header(&req, "content-type").map(str::to_string);
-    if content_type
-        .as_deref()
-        .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/"))
-    {
-        return Err(ApiError::unsupported_media_type(
-            "send the audio file itself as the body; multipart uploads go to /v1/audio/transcriptions",
-        ));
-    }
-    let content_type = vox_api::multipart::audio_mime(content_type.as_deref()).map(str::to_string);
-    let body = limited_body(req, MAX_UPLOAD_BYTES);
-    let query = opts.to_query();
-    let path = if query.is_empty() {
-        "/transcribe".to_string()
-    } else {
-        format!("/transcribe?{query}")
-    };
-    upstream::send(
-        Service::Asr,
-        http::Method::POST,
-        &path,
-        content_type.as_deref(),
-        body,
-        ctx,
-    )
-    .await
 }
 
 /// Text or JSON in, audio streamed out chunk by chunk as the voice speaks.
@@ -97,29 +59,7 @@ pub async fn tts(req: Request, ctx: &Ctx) -> Result {
     let body = read_bounded(req, MAX_TTS_BODY_BYTES, "the synthesis request").await?;
     let synth = speech::parse_native(content_type.as_deref(), &body, &query)?;
     let resp = upstream::post_json(Service::Tts, "/synthesize", &synth, ctx).await?;
-    Ok(audio_reply(resp, synth.format))
-}
-
-/// Relays a tts audio stream with the headers a player needs.
-pub fn audio_reply(resp: spin_sdk::http::Response, format: speech::AudioFormat) -> Reply {
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(format.content_type())
-        .to_string();
-    let mut headers = Vec::new();
-    for name in AUDIO_HEADERS {
-        if let Some(v) = resp.headers().get(*name) {
-            headers.push((*name, v.clone()));
-        }
-    }
-    let mut out = reply::streamed(&content_type, upstream::relay(resp));
-    for (name, v) in headers {
-        out.headers_mut().insert(name, v);
-    }
-    reply::set_header(&mut out, "cache-control", "no-store");
-    out
+    Ok(audio::reply(resp, synth.format))
 }
 
 pub async fn voices(ctx: &Ctx) -> Result {
@@ -130,13 +70,4 @@ pub async fn voices(ctx: &Ctx) -> Result {
 pub async fn models(ctx: &Ctx) -> Result {
     let resp = upstream::get(Service::Asr, "/models", ctx).await?;
     Ok(reply::streamed("application/json", upstream::relay(resp)))
-}
-
-/// The request body as a stream that fails once it passes `limit` bytes (for chunked uploads
-/// that declared no length).
-pub fn limited_body(req: Request, limit: u64) -> BoxBody {
-    box_body(
-        Limited::new(req.into_body(), limit as usize)
-            .map_err(|e| anyhow::anyhow!("request body: {e}")),
-    )
 }

@@ -11,20 +11,21 @@ use vox_api::query::{AsrOptions, non_empty, parse_bool, parse_number};
 use vox_api::transcript::{Granularities, ResponseFormat, Task, Transcript, render};
 use vox_api::voices::VoiceList;
 use vox_api::{ApiError, ErrorStyle, speech, sse};
+use vox_http_kit::body::{read_bounded, stream_bounded};
+use vox_http_kit::header;
+use vox_http_kit::reply::{self, Result};
 
 use crate::audio_sse::{self, Stop};
-use crate::native::audio_reply;
-use crate::routes::header;
 use crate::upstream::{self, Ctx, Service};
-use vox_http_kit::body::read_bounded;
-use vox_http_kit::reply::{self, Result};
+use crate::{audio, transcribe};
 
 /// A multipart upload in, a transcript in the requested `response_format` out.
 pub async fn transcriptions(req: Request, ctx: &Ctx, task: Task) -> Result {
     let boundary = multipart::boundary(header(&req, "content-type").unwrap_or(""))?;
-    // Multipart puts the fields around the file, so the form is read whole, up to the limit.
-    let body = read_bounded(req, MAX_MULTIPART_BYTES, "the multipart upload").await?;
-    let form = multipart::parse(&body, &boundary, &Limits::default())?;
+    // Multipart puts the fields around the file, so the whole form is read before asr hears
+    // of it; it is parsed as it arrives, keeping only the fields and the file's data.
+    let body = stream_bounded(req, MAX_MULTIPART_BYTES, "the multipart upload")?;
+    let form = multipart::read(body, &boundary, &Limits::default()).await?;
     let request = TranscriptionRequest::from_form(&form, task)?;
     let file = form
         .file
@@ -37,17 +38,13 @@ pub async fn transcriptions(req: Request, ctx: &Ctx, task: Task) -> Result {
         models.check_translatable(request.options.model.as_deref())?;
     }
 
-    let query = request.options.to_query();
-    let resp = upstream::send(
-        Service::Asr,
-        http::Method::POST,
-        &format!("/transcribe?{query}"),
+    let resp = transcribe::send(
+        &request.options,
         file.audio_content_type().as_deref(),
         box_body(FullBody::new(file.data.clone())),
         ctx,
     )
     .await?;
-    drop(body);
     let transcript: Transcript = upstream::read_json(Service::Asr, resp).await?;
 
     if request.stream {
@@ -125,7 +122,7 @@ pub async fn speech(req: Request, ctx: &Ctx) -> Result {
         .await
         .map_err(vox_api::voices::openai_unknown_voice)?;
     if !plan.sse {
-        return Ok(audio_reply(resp, plan.synth.format));
+        return Ok(audio::reply(resp, plan.synth.format));
     }
     let sample_rate = resp.headers().get("x-sample-rate").cloned();
     let (mut tx, body) = audio_sse::channel();

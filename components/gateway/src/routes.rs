@@ -3,10 +3,11 @@
 use spin_sdk::http::Request;
 use vox_api::routes::{Endpoint, Match};
 use vox_api::{ApiError, ErrorStyle, request_id};
+use vox_http_kit::header;
+use vox_http_kit::reply::{self, Reply};
 
 use crate::upstream::Ctx;
 use crate::{auth, cors, e2e, native, openai};
-use vox_http_kit::reply::{self, Reply};
 
 pub async fn handle(req: Request) -> Reply {
     let method = req.method().as_str().to_string();
@@ -14,7 +15,7 @@ pub async fn handle(req: Request) -> Reply {
     let style = ErrorStyle::for_path(&path);
     let ctx = Ctx {
         request_id: request_id::accept(header(&req, request_id::HEADER))
-            .unwrap_or_else(new_request_id),
+            .unwrap_or_else(request_id::generate),
     };
     let origin = header(&req, "origin").map(str::to_string);
     let allowed_origin = cors::allowed_origin(origin.as_deref()).await;
@@ -69,23 +70,4 @@ async fn dispatch(req: Request, method: &str, path: &str, ctx: &Ctx) -> reply::R
         Endpoint::Speech => openai::speech(req, ctx).await,
         Endpoint::OpenAiModels => openai::models(ctx).await,
     }
-}
-
-pub fn header<'a, B>(req: &'a http::Request<B>, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-/// A fresh UUID v4; `getrandom` reads `wasi:random` on wasm32-wasip2.
-fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Uniqueness still matters for logs if randomness is unavailable.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        bytes[..8].copy_from_slice(
-            &COUNTER
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                .to_le_bytes(),
-        );
-    }
-    request_id::from_random(bytes)
 }

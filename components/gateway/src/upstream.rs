@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use spin_sdk::http::{BoxBody, EmptyBody, FullBody, Response, box_body};
 use spin_sdk::wasip3::http::types::ErrorCode;
 use vox_api::ApiError;
-use vox_api::limits::MAX_UPSTREAM_JSON_BYTES;
+use vox_api::limits::{MAX_UPSTREAM_ERROR_BYTES, MAX_UPSTREAM_JSON_BYTES};
 
 /// What travels with a request through the gateway.
 pub struct Ctx {
@@ -62,7 +62,9 @@ pub async fn send(
         return Ok(resp);
     }
     let status = resp.status().as_u16();
-    let body = read_limited(resp, 64 * 1024).await.unwrap_or_default();
+    let body = read_limited(resp, MAX_UPSTREAM_ERROR_BYTES as usize)
+        .await
+        .unwrap_or_default();
     Err(ApiError::from_upstream(service.name(), status, &body))
 }
 
@@ -136,7 +138,7 @@ pub fn relay(resp: Response) -> BoxBody {
 
 /// Unreachable services are 503 while they may come up (not running, refused, timed out), 502 otherwise.
 fn transport_error(service: Service, code: ErrorCode) -> ApiError {
-    let mut e = ApiError::upstream_unreachable(service.name(), format!("{code:?}"));
+    let e = ApiError::upstream_unreachable(service.name(), format!("{code:?}"));
     if matches!(
         code,
         ErrorCode::DestinationNotFound
@@ -145,8 +147,8 @@ fn transport_error(service: Service, code: ErrorCode) -> ApiError {
             | ErrorCode::ConnectionTimeout
             | ErrorCode::ConnectionReadTimeout
     ) {
-        e.status = 503;
-        e.code = vox_api::ErrorCode::UpstreamUnavailable;
+        ApiError::new(vox_api::ErrorCode::UpstreamUnavailable, e.message)
+    } else {
+        e
     }
-    e
 }

@@ -1,8 +1,9 @@
-//! Reading a request body whole, but never past a limit.
+//! Request bodies, never past a limit: read whole, streamed chunk by chunk, or forwarded.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
-use spin_sdk::http::Request;
+use futures::{Stream, TryStreamExt};
+use http_body_util::{BodyDataStream, BodyExt, LengthLimitError, Limited};
+use spin_sdk::http::{BoxBody, Request, box_body};
 use vox_api::{ApiError, ErrorCode};
 
 /// Rejects a declared `content-length` over the limit before reading anything.
@@ -21,17 +22,45 @@ pub fn check_length(req: &Request, limit: u64, what: &str) -> Result<(), ApiErro
 /// Reads a whole request body of at most `limit` bytes: 413 beyond it.
 pub async fn read_bounded(req: Request, limit: u64, what: &str) -> Result<Bytes, ApiError> {
     check_length(&req, limit, what)?;
-    match Limited::new(req.into_body(), limit as usize)
+    Limited::new(req.into_body(), limit as usize)
         .collect()
         .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::payload_too_large(what, limit))
-        }
-        Err(e) => Err(ApiError::new(
+        .map(|collected| collected.to_bytes())
+        .map_err(|e| read_error(&*e, limit, what))
+}
+
+/// A request body of at most `limit` bytes as a stream of its chunks, for parsers that work as
+/// the data arrives; past the limit the stream ends with a 413, as [`read_bounded`] does.
+pub fn stream_bounded(
+    req: Request,
+    limit: u64,
+    what: &str,
+) -> Result<impl Stream<Item = Result<Bytes, ApiError>> + Send + 'static, ApiError> {
+    check_length(&req, limit, what)?;
+    let what = what.to_string();
+    Ok(
+        BodyDataStream::new(Limited::new(req.into_body(), limit as usize))
+            .map_err(move |e| read_error(&*e, limit, &what)),
+    )
+}
+
+/// The request body as a body to forward that fails once it passes `limit` bytes (for chunked
+/// uploads that declared no length).
+pub fn forward_bounded(req: Request, limit: u64) -> BoxBody {
+    box_body(
+        Limited::new(req.into_body(), limit as usize)
+            .map_err(|e| anyhow::anyhow!("request body: {e}")),
+    )
+}
+
+/// 413 when the limit stopped the read, else the transport's failure.
+fn read_error(e: &(dyn std::error::Error + 'static), limit: u64, what: &str) -> ApiError {
+    if e.is::<LengthLimitError>() {
+        ApiError::payload_too_large(what, limit)
+    } else {
+        ApiError::new(
             ErrorCode::BodyReadFailed,
             format!("reading {what} failed: {e}"),
-        )),
+        )
     }
 }

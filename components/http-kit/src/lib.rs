@@ -1,6 +1,8 @@
-//! Spin HTTP plumbing shared by Vox's components: replies, error bodies, bounded body reads.
+//! Spin HTTP plumbing shared by Vox's components: replies, error bodies, bounded bodies, headers.
 
 pub mod body;
 pub mod reply;
+pub mod request;
 
 pub use reply::{Reply, Result};
+pub use request::header;

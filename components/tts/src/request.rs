@@ -1,6 +1,6 @@
 //! `POST /synthesize` bodies: JSON (`vox_api::speech::Synthesize`) or plain text, validated.
 
-use vox_api::speech::{AudioFormat, Synthesize};
+use vox_api::speech::{self, AudioFormat, Synthesize};
 use vox_api::{ApiError, ErrorCode};
 use vox_piper::Speaker;
 
@@ -24,16 +24,10 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Synthesize, ApiE
     Ok(request)
 }
 
-/// A speaker by index (`3`) or by name (`"alice"`).
-pub fn speaker(value: &serde_json::Value) -> Result<Speaker, ApiError> {
-    match value {
-        serde_json::Value::Number(n) if n.is_i64() => {
-            Ok(Speaker::Id(n.as_i64().unwrap_or_default()))
-        }
-        serde_json::Value::String(name) => Ok(Speaker::Name(name.clone())),
-        other => Err(ApiError::invalid_param(
-            "speaker",
-            format!("`speaker` must be an index or a name, got {other}"),
-        )),
+/// The piper speaker for a request's speaker.
+pub fn speaker(speaker: &speech::Speaker) -> Speaker {
+    match speaker {
+        speech::Speaker::Id(id) => Speaker::Id(i64::from(*id)),
+        speech::Speaker::Name(name) => Speaker::Name(name.clone()),
     }
 }

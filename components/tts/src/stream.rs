@@ -84,7 +84,7 @@ fn params(loaded: &LoadedVoice, request: &Synthesize) -> Result<SynthesisParams>
         params.sentence_silence = v;
     }
     if let Some(speaker) = &request.speaker {
-        let speaker = request::speaker(speaker)?;
+        let speaker = request::speaker(speaker);
         // Resolve now so an unknown speaker is a 4xx before any audio is sent.
         loaded
             .voice

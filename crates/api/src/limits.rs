@@ -15,8 +15,11 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Largest JSON or text request body for synthesis, in bytes (4 bytes per character plus JSON).
 pub const MAX_TTS_BODY_BYTES: u64 = 64 * 1024;
 
-/// Largest error or JSON body read back from a private service, in bytes.
+/// Largest JSON body read back from a private service, in bytes.
 pub const MAX_UPSTREAM_JSON_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Largest error body read back from a private service, in bytes (its message is kept).
+pub const MAX_UPSTREAM_ERROR_BYTES: u64 = 64 * 1024;
 
 /// Largest value of a single multipart text field, in bytes.
 pub const MAX_FIELD_BYTES: usize = 16 * 1024;

@@ -1,9 +1,14 @@
-//! A bounded `multipart/form-data` parser: text fields plus at most one file part.
+//! `multipart/form-data` bodies read as they stream in (`multer`, as axum's `Multipart`
+//! extractor does): text fields plus at most one file part, within [`Limits`].
 //!
-//! The gateway collects the body up to [`crate::limits::MAX_MULTIPART_BYTES`] and parses it
-//! here; the file part is a zero-copy slice of that buffer.
+//! multer finds the parts; this module keeps the stable error codes it cannot tell apart on its
+//! own: the opening boundary line is checked here (multer accepts it anywhere, even mid-line,
+//! and reports every fault in it as one `IncompleteStream`), and each part's
+//! `Content-Disposition` is parsed strictly (multer's reader ignores the disposition type and
+//! an unterminated quote).
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -103,186 +108,264 @@ impl Form {
     }
 }
 
-/// Why a multipart body was rejected; `code` is stable and tested.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MultipartError {
-    pub code: ErrorCode,
-    pub message: String,
+/// Why a multipart body was rejected; [`MultipartError::code`] is stable and tested.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MultipartError {
+    #[error("expected content-type multipart/form-data, got `{0}`")]
+    NotMultipart(String),
+    #[error("the multipart content-type has no boundary parameter")]
+    MissingBoundary,
+    #[error("the multipart boundary must be 1 to 70 characters")]
+    BadBoundary,
+    #[error("the body does not contain the multipart boundary")]
+    MissingStart,
+    #[error("a multipart boundary line must end with CRLF")]
+    MalformedDelimiter,
+    #[error("{0}")]
+    MalformedHeaders(String),
+    #[error("a multipart part has no Content-Disposition header")]
+    MissingDisposition,
+    #[error("a multipart part has no field name")]
+    MissingName,
+    #[error("only one file part is accepted")]
+    MultipleFiles,
+    #[error("more than {0} multipart parts")]
+    TooManyParts(usize),
+    #[error("the multipart body ends before its closing boundary")]
+    Truncated,
+    #[error("the uploaded file exceeds the limit of {0} bytes")]
+    FileTooLarge(u64),
+    #[error("field `{name}` exceeds {limit} bytes")]
+    FieldTooLarge { name: String, limit: usize },
+    #[error("field `{0}` is not valid UTF-8")]
+    NotUtf8(String),
+    /// The body itself could not be read (past its size limit, say): the reader's error.
+    #[error("{0}")]
+    Body(ApiError),
+    /// A failure no request can cause (multer's part lock, an unexpected wait).
+    #[error("multipart parser: {0}")]
+    Parser(String),
 }
 
 impl MultipartError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotMultipart(_) => ErrorCode::NotMultipart,
+            Self::MissingBoundary => ErrorCode::MissingBoundary,
+            Self::BadBoundary => ErrorCode::BadBoundary,
+            Self::MissingStart => ErrorCode::MissingStart,
+            Self::MalformedDelimiter => ErrorCode::MalformedDelimiter,
+            Self::MalformedHeaders(_) => ErrorCode::MalformedHeaders,
+            Self::MissingDisposition => ErrorCode::MissingDisposition,
+            Self::MissingName => ErrorCode::MissingName,
+            Self::MultipleFiles => ErrorCode::MultipleFiles,
+            Self::TooManyParts(_) => ErrorCode::TooManyParts,
+            Self::Truncated => ErrorCode::Truncated,
+            Self::FileTooLarge(_) => ErrorCode::FileTooLarge,
+            Self::FieldTooLarge { .. } => ErrorCode::FieldTooLarge,
+            Self::NotUtf8(_) => ErrorCode::InvalidUtf8,
+            Self::Body(e) => e.code,
+            Self::Parser(_) => ErrorCode::InternalError,
         }
     }
 }
 
 impl From<MultipartError> for ApiError {
     fn from(e: MultipartError) -> Self {
-        ApiError::new(e.code, e.message)
+        match e {
+            MultipartError::Body(e) => e,
+            e => ApiError::new(e.code(), e.to_string()),
+        }
+    }
+}
+
+impl From<multer::Error> for MultipartError {
+    fn from(e: multer::Error) -> Self {
+        match e {
+            multer::Error::IncompleteStream
+            | multer::Error::IncompleteFieldData { .. }
+            | multer::Error::IncompleteHeaders => Self::Truncated,
+            multer::Error::ReadHeaderFailed(_)
+            | multer::Error::DecodeHeaderName { .. }
+            | multer::Error::DecodeHeaderValue { .. } => {
+                Self::MalformedHeaders(format!("malformed multipart part headers: {e}"))
+            }
+            multer::Error::StreamReadFailed(cause) => match cause.downcast::<ApiError>() {
+                Ok(e) => Self::Body(*e),
+                Err(cause) => Self::Body(ApiError::new(
+                    ErrorCode::BodyReadFailed,
+                    format!("reading the multipart body failed: {cause}"),
+                )),
+            },
+            e => Self::Parser(e.to_string()),
+        }
     }
 }
 
 /// The boundary of a `multipart/form-data` content type.
 pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
-    let mut parts = content_type.split(';');
-    let mime = parts.next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("multipart/form-data") {
-        return Err(MultipartError::new(
-            ErrorCode::NotMultipart,
-            format!("expected content-type multipart/form-data, got `{mime}`"),
-        ));
-    }
-    for param in parts {
-        let Some((key, value)) = param.split_once('=') else {
-            continue;
-        };
-        if key.trim().eq_ignore_ascii_case("boundary") {
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            // RFC 2046: 1 to 70 characters, and it must not end in a space.
-            if value.is_empty() || value.len() > 70 || value.ends_with(' ') {
-                return Err(MultipartError::new(
-                    ErrorCode::BadBoundary,
-                    "the multipart boundary must be 1 to 70 characters",
-                ));
+    let boundary = multer::parse_boundary(content_type).map_err(|e| {
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        match e {
+            multer::Error::NoBoundary => MultipartError::MissingBoundary,
+            // A form whose parameters do not parse has no usable boundary.
+            multer::Error::DecodeContentType(_)
+                if mime.eq_ignore_ascii_case("multipart/form-data") =>
+            {
+                MultipartError::BadBoundary
             }
-            return Ok(value.to_string());
+            _ => MultipartError::NotMultipart(mime.to_string()),
         }
+    })?;
+    // RFC 2046: 1 to 70 characters, and it must not end in a space.
+    if boundary.is_empty() || boundary.len() > 70 || boundary.ends_with(' ') {
+        return Err(MultipartError::BadBoundary);
     }
-    Err(MultipartError::new(
-        ErrorCode::MissingBoundary,
-        "the multipart content-type has no boundary parameter",
-    ))
+    Ok(boundary)
 }
 
-/// Parses a complete `multipart/form-data` body.
+/// Parses a complete `multipart/form-data` body already in memory.
 pub fn parse(body: &Bytes, boundary: &str, limits: &Limits) -> Result<Form, MultipartError> {
-    let delimiter = format!("--{boundary}");
-    let delimiter = delimiter.as_bytes();
+    let chunks = stream::iter([Ok(body.clone())]);
+    // An in-memory body is never waited for, so the future completes on its first poll.
+    read(chunks, boundary, limits)
+        .now_or_never()
+        .unwrap_or_else(|| Err(MultipartError::Parser("waited on an in-memory body".into())))
+}
+
+/// Reads a `multipart/form-data` body chunk by chunk as it arrives: only the text fields and
+/// the file's data are kept, and a fault stops the read at once.
+pub async fn read<S>(body: S, boundary: &str, limits: &Limits) -> Result<Form, MultipartError>
+where
+    S: Stream<Item = Result<Bytes, ApiError>> + Send,
+{
+    let mut body = Box::pin(body);
+    let opening = opening(&mut body, boundary).await?;
+    let chunks = stream::iter([Ok(opening)]).chain(body);
+    let mut parts = multer::Multipart::new(chunks, boundary);
     let mut form = Form::default();
-
-    // The first delimiter starts the body or follows a preamble line.
-    let mut pos = if body.starts_with(delimiter) {
-        delimiter.len()
-    } else {
-        let inner = [b"\r\n", delimiter].concat();
-        match find(body, &inner, 0) {
-            Some(i) => i + inner.len(),
-            None => {
-                return Err(MultipartError::new(
-                    ErrorCode::MissingStart,
-                    "the body does not contain the multipart boundary",
-                ));
-            }
+    let mut count = 0;
+    while let Some(mut part) = parts.next_field().await? {
+        count += 1;
+        if count > limits.max_parts {
+            return Err(MultipartError::TooManyParts(limits.max_parts));
         }
-    };
-    let next_delimiter = [b"\r\n", delimiter].concat();
-    let mut parts = 0;
-
-    loop {
-        // After a delimiter: `--` closes the body, otherwise CRLF (after optional padding) opens a part.
-        let rest = &body[pos..];
-        if rest.starts_with(b"--") {
-            return Ok(form);
-        }
-        let padding = rest
-            .iter()
-            .take_while(|b| **b == b' ' || **b == b'\t')
-            .count();
-        if !rest[padding..].starts_with(b"\r\n") {
-            let code = if rest.len() <= padding {
-                ErrorCode::Truncated
-            } else {
-                ErrorCode::MalformedDelimiter
-            };
-            return Err(MultipartError::new(
-                code,
-                "a multipart boundary line must end with CRLF",
-            ));
-        }
-        pos += padding + 2;
-
-        parts += 1;
-        if parts > limits.max_parts {
-            return Err(MultipartError::new(
-                ErrorCode::TooManyParts,
-                format!("more than {} multipart parts", limits.max_parts),
-            ));
-        }
-
-        // Headers end at an empty line; a part may have none at all.
-        let (headers, content_start) = if body[pos..].starts_with(b"\r\n") {
-            (&body[pos..pos], pos + 2)
-        } else {
-            let end = find(body, b"\r\n\r\n", pos).ok_or_else(|| {
-                MultipartError::new(
-                    ErrorCode::Truncated,
-                    "a multipart part's headers are not terminated",
-                )
-            })?;
-            (&body[pos..end], end + 4)
-        };
-        let header = PartHeader::parse(headers)?;
-
-        let content_end = find(body, &next_delimiter, content_start).ok_or_else(|| {
-            MultipartError::new(
-                ErrorCode::Truncated,
-                "the multipart body ends before its closing boundary",
-            )
-        })?;
-        let content = body.slice(content_start..content_end);
-        pos = content_end + next_delimiter.len();
-
+        let header = PartHeader::parse(
+            part.headers()
+                .get("content-disposition")
+                .map(|v| v.as_bytes()),
+            part.headers().get("content-type").map(|v| v.as_bytes()),
+        )?;
         match header.filename {
             Some(filename) => {
                 if form.file.is_some() {
-                    return Err(MultipartError::new(
-                        ErrorCode::MultipleFiles,
-                        "only one file part is accepted",
-                    ));
+                    return Err(MultipartError::MultipleFiles);
                 }
-                if content.len() as u64 > limits.max_file_bytes {
-                    return Err(MultipartError::new(
-                        ErrorCode::FileTooLarge,
-                        format!(
-                            "the uploaded file exceeds the limit of {} bytes",
-                            limits.max_file_bytes
-                        ),
-                    ));
-                }
+                let max = limits.max_file_bytes;
+                let data = collect(&mut part, max, || MultipartError::FileTooLarge(max)).await?;
                 form.file = Some(FilePart {
                     name: header.name,
                     filename,
                     content_type: header.content_type,
-                    data: content,
+                    data,
                 });
             }
             None => {
-                if content.len() > limits.max_field_bytes {
-                    return Err(MultipartError::new(
-                        ErrorCode::FieldTooLarge,
-                        format!(
-                            "field `{}` exceeds {} bytes",
-                            header.name, limits.max_field_bytes
-                        ),
-                    ));
-                }
-                let value = String::from_utf8(content.to_vec()).map_err(|_| {
-                    MultipartError::new(
-                        ErrorCode::InvalidUtf8,
-                        format!("field `{}` is not valid UTF-8", header.name),
-                    )
-                })?;
+                let max = limits.max_field_bytes;
+                let too_large = || MultipartError::FieldTooLarge {
+                    name: header.name.clone(),
+                    limit: max,
+                };
+                let data = collect(&mut part, max as u64, too_large).await?;
+                let value = String::from_utf8(data.to_vec())
+                    .map_err(|_| MultipartError::NotUtf8(header.name.clone()))?;
                 form.fields.push((header.name, value));
             }
         }
     }
+    Ok(form)
+}
+
+/// Reads up to the first boundary line and checks it: it starts the body or follows a CRLF, and
+/// ends in optional spaces or tabs and a CRLF (or `--`, an empty form). Returns the body from
+/// that boundary on; the preamble before it is dropped as it is read.
+async fn opening<S>(body: &mut S, boundary: &str) -> Result<Bytes, MultipartError>
+where
+    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
+{
+    let delimiter = format!("--{boundary}");
+    let after_line = format!("\r\n{delimiter}");
+    let mut buf = BytesMut::new();
+    let mut preamble_dropped = false;
+    let mut eof = false;
+    loop {
+        let start = if !preamble_dropped && buf.starts_with(delimiter.as_bytes()) {
+            Some(0)
+        } else {
+            memchr::memmem::find(&buf, after_line.as_bytes()).map(|i| i + 2)
+        };
+        match start {
+            Some(start) => {
+                let rest = &buf[start + delimiter.len()..];
+                let padding = rest
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                if eof || rest.len() >= padding + 2 {
+                    if rest.starts_with(b"--") || rest[padding..].starts_with(b"\r\n") {
+                        return Ok(buf.split_off(start).freeze());
+                    }
+                    return Err(if rest.len() <= padding {
+                        MultipartError::Truncated
+                    } else {
+                        MultipartError::MalformedDelimiter
+                    });
+                }
+            }
+            None if eof => return Err(MultipartError::MissingStart),
+            None => {
+                // Keep only what could still begin a boundary line.
+                let keep = after_line.len() - 1;
+                if buf.len() > keep {
+                    buf.advance(buf.len() - keep);
+                    preamble_dropped = true;
+                }
+            }
+        }
+        match body.next().await {
+            Some(chunk) => buf.extend_from_slice(&chunk.map_err(MultipartError::Body)?),
+            None => eof = true,
+        }
+    }
+}
+
+/// A part's data, at most `max` bytes; one chunk is kept as it is, without a copy.
+async fn collect(
+    part: &mut multer::Field<'_>,
+    max: u64,
+    too_large: impl Fn() -> MultipartError,
+) -> Result<Bytes, MultipartError> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0u64;
+    while let Some(chunk) = part.try_next().await? {
+        len += chunk.len() as u64;
+        if len > max {
+            return Err(too_large());
+        }
+        chunks.push(chunk);
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.remove(0),
+        _ => chunks.concat().into(),
+    })
+}
+
+/// A part header's value as text.
+fn header_text(raw: &[u8]) -> Result<&str, MultipartError> {
+    std::str::from_utf8(raw).map(str::trim).map_err(|_| {
+        MultipartError::MalformedHeaders("multipart part headers are not valid UTF-8".into())
+    })
 }
 
 /// The headers of one part that matter for a form.
@@ -293,50 +376,25 @@ struct PartHeader {
 }
 
 impl PartHeader {
-    fn parse(raw: &[u8]) -> Result<Self, MultipartError> {
-        let text = std::str::from_utf8(raw).map_err(|_| {
-            MultipartError::new(
-                ErrorCode::MalformedHeaders,
-                "multipart part headers are not valid UTF-8",
-            )
-        })?;
-        let mut disposition = None;
-        let mut content_type = None;
-        for line in text.split("\r\n").filter(|l| !l.is_empty()) {
-            let (key, value) = line.split_once(':').ok_or_else(|| {
-                MultipartError::new(
-                    ErrorCode::MalformedHeaders,
-                    format!("malformed part header line `{line}`"),
-                )
-            })?;
-            let key = key.trim();
-            if key.eq_ignore_ascii_case("content-disposition") {
-                disposition = Some(value.trim().to_string());
-            } else if key.eq_ignore_ascii_case("content-type") {
-                content_type = Some(value.trim().to_string());
-            }
-        }
-        let disposition = disposition.ok_or_else(|| {
-            MultipartError::new(
-                ErrorCode::MissingDisposition,
-                "a multipart part has no Content-Disposition header",
-            )
-        })?;
-        let params = disposition_params(&disposition)?;
-        let name = params
-            .iter()
-            .find(|(k, _)| k == "name")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| {
-                MultipartError::new(ErrorCode::MissingName, "a multipart part has no field name")
-            })?;
-        let filename = params
-            .iter()
-            .find(|(k, _)| k == "filename")
-            .map(|(_, v)| v.clone());
+    fn parse(
+        disposition: Option<&[u8]>,
+        content_type: Option<&[u8]>,
+    ) -> Result<Self, MultipartError> {
+        let disposition = header_text(disposition.ok_or(MultipartError::MissingDisposition)?)?;
+        let content_type = content_type
+            .map(header_text)
+            .transpose()?
+            .map(str::to_string);
+        let params = disposition_params(disposition)?;
+        let param = |key: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
         Ok(Self {
-            name,
-            filename,
+            name: param("name").ok_or(MultipartError::MissingName)?,
+            filename: param("filename"),
             content_type,
         })
     }
@@ -344,21 +402,14 @@ impl PartHeader {
 
 /// `form-data; name="a"; filename="b.wav"` → `[(name, a), (filename, b.wav)]`, keys lowercased.
 fn disposition_params(value: &str) -> Result<Vec<(String, String)>, MultipartError> {
-    let bad = || {
-        MultipartError::new(
-            ErrorCode::MalformedHeaders,
-            format!("malformed Content-Disposition `{value}`"),
-        )
-    };
+    let bad =
+        || MultipartError::MalformedHeaders(format!("malformed Content-Disposition `{value}`"));
     let (kind, mut rest) = value.split_once(';').unwrap_or((value, ""));
     if !kind.trim().eq_ignore_ascii_case("form-data") {
-        return Err(MultipartError::new(
-            ErrorCode::MalformedHeaders,
-            format!(
-                "expected Content-Disposition form-data, got `{}`",
-                kind.trim()
-            ),
-        ));
+        return Err(MultipartError::MalformedHeaders(format!(
+            "expected Content-Disposition form-data, got `{}`",
+            kind.trim()
+        )));
     }
     let mut params = Vec::new();
     loop {
@@ -397,23 +448,6 @@ fn disposition_params(value: &str) -> Result<Vec<(String, String)>, MultipartErr
     }
 }
 
-/// The first index of `needle` in `haystack` at or after `from`.
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    let first = *needle.first()?;
-    let mut i = from;
-    while i + needle.len() <= haystack.len() {
-        let offset = haystack[i..haystack.len() - needle.len() + 1]
-            .iter()
-            .position(|b| *b == first)?;
-        i += offset;
-        if &haystack[i..i + needle.len()] == needle {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,17 +467,17 @@ mod tests {
             "a b"
         );
         assert_eq!(
-            boundary("application/json").unwrap_err().code.as_str(),
+            boundary("application/json").unwrap_err().code().as_str(),
             "not_multipart"
         );
         assert_eq!(
-            boundary("multipart/form-data").unwrap_err().code.as_str(),
+            boundary("multipart/form-data").unwrap_err().code().as_str(),
             "missing_boundary"
         );
         assert_eq!(
             boundary(&format!("multipart/form-data; boundary={}", "x".repeat(71)))
                 .unwrap_err()
-                .code
+                .code()
                 .as_str(),
             "bad_boundary"
         );
@@ -488,6 +522,39 @@ mod tests {
     }
 
     #[test]
+    fn empty_form_and_preamble_in_chunks() {
+        assert_eq!(
+            parse(&body("--b--\n"), "b", &Limits::default()),
+            Ok(Form::default())
+        );
+        // A long preamble, dropped as it is read, with the boundary split across chunks.
+        let preamble = "p".repeat(100);
+        let raw = body(&format!(
+            "{preamble}\n--b\nContent-Disposition: form-data; name=\"a\"\n\n1\n--b--\n"
+        ));
+        let chunks: Vec<_> = raw
+            .chunks(7)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let form = read(stream::iter(chunks), "b", &Limits::default())
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        assert_eq!(form.field("a"), Some("1"));
+    }
+
+    #[test]
+    fn body_errors_pass_through() {
+        let too_large = ApiError::payload_too_large("the multipart upload", 10);
+        let chunks = [Ok(Bytes::from_static(b"--b\r\n")), Err(too_large.clone())];
+        let err = read(stream::iter(chunks), "b", &Limits::default())
+            .now_or_never()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(ApiError::from(err), too_large);
+    }
+
+    #[test]
     fn file_limit() {
         let b = body(
             "--b\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\n\n0123456789\n--b--\n",
@@ -497,7 +564,7 @@ mod tests {
             ..Limits::default()
         };
         let err = parse(&b, "b", &limits).unwrap_err();
-        assert_eq!(err.code, ErrorCode::FileTooLarge);
+        assert_eq!(err.code(), ErrorCode::FileTooLarge);
         assert_eq!(ApiError::from(err).status, 413);
         let limits = Limits {
             max_file_bytes: 10,
@@ -542,12 +609,5 @@ mod tests {
             audio_mime(Some("audio/ogg; codecs=opus")),
             Some("audio/ogg; codecs=opus")
         );
-    }
-
-    #[test]
-    fn finds_needles() {
-        assert_eq!(find(b"aaab", b"ab", 0), Some(2));
-        assert_eq!(find(b"ab", b"ab", 1), None);
-        assert_eq!(find(b"", b"ab", 0), None);
     }
 }

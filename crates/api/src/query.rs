@@ -9,15 +9,11 @@ use crate::transcript::Task;
 pub struct Query(pub Vec<(String, String)>);
 
 impl Query {
+    /// Decodes `application/x-www-form-urlencoded` pairs: `+` is a space, invalid escapes stay
+    /// literal, invalid UTF-8 becomes U+FFFD.
     pub fn parse(query: Option<&str>) -> Self {
-        let pairs = query
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent::decode(k, true), percent::decode(v, true))
-            })
+        let pairs = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .into_owned()
             .collect();
         Self(pairs)
     }
@@ -199,6 +195,20 @@ mod tests {
             "model=tiny.en&language=en&beam_size=5&word_timestamps=true&initial_prompt=Hello%20w%C3%B6rld"
         );
         assert_eq!(AsrOptions::default().to_query(), "");
+    }
+
+    #[test]
+    fn decoding() {
+        let q = Query::parse(Some("a=a+b%20c%2&&b&c=%zz%41&d=%FF"));
+        assert_eq!(
+            q.0,
+            [
+                ("a".into(), "a b c%2".into()),
+                ("b".into(), String::new()),
+                ("c".into(), "%zzA".into()),
+                ("d".into(), "\u{FFFD}".into()),
+            ]
+        );
     }
 
     #[test]

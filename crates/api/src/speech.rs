@@ -43,6 +43,25 @@ impl AudioFormat {
     }
 }
 
+/// A speaker of a multi-speaker voice: by index (`3`) or by name (`"alice"`), a JSON number or
+/// string on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Speaker {
+    Id(u32),
+    Name(String),
+}
+
+impl Speaker {
+    /// A speaker given in a query: a number is an index, anything else a name.
+    pub fn from_query(value: &str) -> Self {
+        value
+            .parse()
+            .map(Self::Id)
+            .unwrap_or_else(|_| Self::Name(value.to_string()))
+    }
+}
+
 /// The tts service's `POST /synthesize` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Synthesize {
@@ -50,7 +69,7 @@ pub struct Synthesize {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speaker: Option<Value>,
+    pub speaker: Option<Speaker>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +100,7 @@ impl Synthesize {
     pub fn from_query(text: String, format: AudioFormat, query: &Query) -> Result<Self, ApiError> {
         let mut s = Self::new(text, format);
         s.voice = non_empty(query.get("voice"));
-        s.speaker = query.get("speaker").map(speaker_value);
+        s.speaker = query.get("speaker").map(Speaker::from_query);
         s.speed = query
             .get("speed")
             .map(|v| parse_number("speed", v))
@@ -208,25 +227,30 @@ pub fn parse_native(
     Ok(synth)
 }
 
-/// A speaker given in a query: numeric ids stay numbers, names stay strings.
-pub fn speaker_value(v: &str) -> Value {
-    v.parse::<u64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| Value::from(v))
-}
-
 /// OpenAI's `POST /v1/audio/speech` body.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OpenAiSpeech {
     pub model: Option<String>,
     pub input: Option<String>,
-    pub voice: Option<Value>,
+    pub voice: Option<OpenAiVoice>,
     pub response_format: Option<String>,
     pub speed: Option<f32>,
     pub stream_format: Option<String>,
     /// Accepted for compatibility; Piper voices have no style prompt.
     #[allow(dead_code)]
     pub instructions: Option<String>,
+}
+
+/// OpenAI's `voice`: a name, or `{"id": …}` for a custom voice.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OpenAiVoice {
+    Name(String),
+    Custom {
+        id: String,
+    },
+    /// Any other JSON, answered as a missing voice rather than as invalid JSON.
+    Other(serde::de::IgnoredAny),
 }
 
 /// A validated OpenAI speech request.
@@ -251,15 +275,10 @@ pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
     let model = req.model.ok_or_else(|| ApiError::missing_param("model"))?;
     crate::models::check_speech_model(&model)?;
     let input = req.input.ok_or_else(|| ApiError::missing_param("input"))?;
-    // OpenAI accepts `voice` as a name or `{"id": …}` for custom voices.
     let voice = match req.voice {
-        Some(Value::String(s)) => s,
-        Some(Value::Object(o)) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| ApiError::missing_param("voice"))?,
-        _ => return Err(ApiError::missing_param("voice")),
+        Some(OpenAiVoice::Name(name)) => name,
+        Some(OpenAiVoice::Custom { id }) => id,
+        Some(OpenAiVoice::Other(_)) | None => return Err(ApiError::missing_param("voice")),
     };
     let sse = match req.stream_format.as_deref() {
         None | Some("audio") => false,
@@ -323,8 +342,25 @@ mod tests {
         let s = parse_native(Some("text/plain; charset=utf-8"), "Grüße".as_bytes(), &q).unwrap();
         assert_eq!(
             (s.text.as_str(), s.format, s.speaker),
-            ("Grüße", AudioFormat::Pcm, Some(json!(3)))
+            ("Grüße", AudioFormat::Pcm, Some(Speaker::Id(3)))
         );
+    }
+
+    #[test]
+    fn speaker_on_the_wire() {
+        for (wire, speaker) in [
+            (json!(3), Speaker::Id(3)),
+            (json!("alice"), Speaker::Name("alice".into())),
+        ] {
+            let body = json!({"text": "Hi", "speaker": wire, "format": "pcm"});
+            let s: Synthesize = serde_json::from_value(body.clone()).unwrap();
+            assert_eq!(s.speaker.as_ref(), Some(&speaker));
+            assert_eq!(serde_json::to_value(&s).unwrap(), body);
+        }
+        assert_eq!(Speaker::from_query("12"), Speaker::Id(12));
+        assert_eq!(Speaker::from_query("-1"), Speaker::Name("-1".into()));
+        let bad = json!({"text": "Hi", "speaker": true});
+        assert!(serde_json::from_value::<Synthesize>(bad).is_err());
     }
 
     #[test]
@@ -435,6 +471,16 @@ mod tests {
             (r#"{"input":"a","voice":"alloy"}"#, "model", "required"),
             (r#"{"model":"tts-1","voice":"alloy"}"#, "input", "required"),
             (r#"{"model":"tts-1","input":"a"}"#, "voice", "required"),
+            (
+                r#"{"model":"tts-1","input":"a","voice":{"name":"x"}}"#,
+                "voice",
+                "required",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":7}"#,
+                "voice",
+                "required",
+            ),
             (
                 r#"{"model":"tts-1","input":"","voice":"alloy"}"#,
                 "input",
