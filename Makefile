@@ -1,6 +1,7 @@
 # Vox — build, fetch models, serve, test, benchmark.
 #   make up      install what is missing, build, fetch models, serve on $(LISTEN)
 #   make test    everything `make up` needs, then the whole test suite
+#   make lint    formatting, module cycles and clippy (native and wasm32-wasip2), warnings denied
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -13,6 +14,10 @@ CARGO ?= cargo
 PYTHON ?= python3
 WASM_TARGET := wasm32-wasip2
 COMPONENTS := vox-gateway vox-asr vox-tts
+# Every wasm32-wasip2-only member: the components, their shared crates, the host's test component.
+WASM_MEMBERS := $(COMPONENTS) vox-http-kit vox-preinit vox-test-probe
+# The fast test tier: crates whose tests need no models, no wasm build and no system packages.
+UNIT_CRATES := vox-error vox-api vox-audio
 # Debian packages the build needs: a wasm C toolchain for espeak-ng inside the tts component.
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-19-dev wasi-libc libclang-rt-19-dev-wasm32 \
 	libc++-19-dev-wasm32 cmake
@@ -20,11 +25,13 @@ APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-19-dev wasi-libc libclang-rt-19
 # Components shipped pre-initialised (models loaded in their snapshot; docs/preinit.md).
 PREINIT := asr tts
 
-.PHONY: help up build components host preinit models deps test bench clean
+.PHONY: help up build components host preinit models deps lint test test-unit bench clean
 
 help:
 	@echo "make up      build, fetch the bundled models and serve on http://$(LISTEN)"
 	@echo "make test    run every test (builds and fetches what is missing)"
+	@echo "make test-unit  the fast tier: unit and data-driven tests, no models or wasm build"
+	@echo "make lint    rustfmt, module cycles, clippy -D warnings (native and wasm32-wasip2)"
 	@echo "make build   build the wasm components and the vox host, and pre-initialise asr and tts"
 	@echo "make models  download and check the bundled model weights (no-op when present)"
 	@echo "make bench   measure Vox against the reference tools (see bench/)"
@@ -61,8 +68,22 @@ deps:
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; fi
 
+# `--release` throughout: the tests share the build's profile, so nothing compiles twice.
+lint: deps
+	$(CARGO) fmt --all --check
+	$(PYTHON) .ci/module_cycles.py
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --target $(WASM_TARGET) $(addprefix -p ,$(WASM_MEMBERS)) -- -D warnings
+
 test: build models
+	$(PYTHON) -m unittest discover -s bench -t .
 	$(CARGO) test --release --no-fail-fast
+
+test-unit:
+	$(PYTHON) -m unittest discover -s bench -t .
+	$(CARGO) test --release $(addprefix -p ,$(UNIT_CRATES))
+	$(CARGO) test --release -p vox-whisper -p vox-piper --lib
+	$(CARGO) test --release -p vox --lib --test manifests
 
 bench: build models
 	$(PYTHON) -m bench
