@@ -4,13 +4,21 @@ use std::io::{Cursor, Read};
 use std::time::Duration;
 
 use symphonia::core::codecs::CodecParameters;
-use symphonia::core::codecs::audio::AudioDecoderOptions;
-use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_MP3, CODEC_ID_VORBIS};
+use symphonia::core::codecs::audio::well_known::{
+    CODEC_ID_AAC, CODEC_ID_ADPCM_IMA_WAV, CODEC_ID_ADPCM_MS, CODEC_ID_ALAC, CODEC_ID_FLAC,
+    CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3, CODEC_ID_OPUS, CODEC_ID_PCM_ALAW, CODEC_ID_PCM_MULAW,
+    CODEC_ID_VORBIS,
+};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
-use symphonia::default::formats::{FlacReader, MpaReader, OggReader};
+use symphonia::core::packet::Packet;
+use symphonia::default::formats::{
+    AdtsReader, AiffReader, FlacReader, IsoMp4Reader, MkvReader, MpaReader, OggReader, WavReader,
+};
 
+use crate::opus::{OpusHead, OpusStream};
 use crate::probe::{self, Container};
 use crate::resample::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Resampler, downmix_into};
 use crate::{DecodeError, wav};
@@ -89,9 +97,26 @@ pub enum Codec {
     PcmFloat {
         bits: u16,
     },
+    /// Integer PCM stored big-endian (AIFF).
+    PcmBigEndian {
+        bits: u16,
+    },
+    /// G.711 A-law (8-bit telephony).
+    Alaw,
+    /// G.711 µ-law (8-bit telephony).
+    Mulaw,
+    /// Microsoft ADPCM in WAV.
+    AdpcmMs,
+    /// IMA ADPCM in WAV.
+    AdpcmIma,
     Flac,
+    Mp1,
+    Mp2,
     Mp3,
     Vorbis,
+    Opus,
+    Aac,
+    Alac,
 }
 
 impl Codec {
@@ -104,9 +129,22 @@ impl Codec {
             Codec::PcmInt { .. } => "pcm_s32le",
             Codec::PcmFloat { bits: 64 } => "pcm_f64le",
             Codec::PcmFloat { .. } => "pcm_f32le",
+            Codec::PcmBigEndian { bits: 8 } => "pcm_s8",
+            Codec::PcmBigEndian { bits: 16 } => "pcm_s16be",
+            Codec::PcmBigEndian { bits: 24 } => "pcm_s24be",
+            Codec::PcmBigEndian { .. } => "pcm_s32be",
+            Codec::Alaw => "pcm_alaw",
+            Codec::Mulaw => "pcm_mulaw",
+            Codec::AdpcmMs => "adpcm_ms",
+            Codec::AdpcmIma => "adpcm_ima_wav",
             Codec::Flac => "flac",
+            Codec::Mp1 => "mp1",
+            Codec::Mp2 => "mp2",
             Codec::Mp3 => "mp3",
             Codec::Vorbis => "vorbis",
+            Codec::Opus => "opus",
+            Codec::Aac => "aac",
+            Codec::Alac => "alac",
         }
     }
 }
@@ -254,6 +292,12 @@ fn frames_within(d: Duration, rate: u32) -> u64 {
 
 fn decode_wav(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedAudio, DecodeError> {
     let wav = wav::parse(bytes)?;
+    if matches!(wav.codec, Codec::AdpcmMs | Codec::AdpcmIma) {
+        if wav.data.is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        return decode_compressed_guarded(bytes, Container::Wav, opts);
+    }
     if wav.frames() == 0 {
         return Err(DecodeError::Empty);
     }
@@ -266,6 +310,49 @@ fn decode_wav(bytes: &[u8], opts: &DecodeOptions) -> Result<DecodedAudio, Decode
         sink.push(&interleaved, usize::from(wav.channels))?;
     }
     sink.finish(wav.channels, wav.codec)
+}
+
+/// A packet decoder: one of symphonia's, or Opus, which symphonia demuxes but does not decode.
+enum PacketDecoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus(Box<OpusStream>),
+}
+
+impl PacketDecoder {
+    fn new(params: &AudioCodecParameters) -> Result<Self, DecodeError> {
+        if params.codec == CODEC_ID_OPUS {
+            let head = params
+                .extra_data
+                .as_deref()
+                .ok_or_else(|| DecodeError::Invalid("Opus track without an OpusHead".into()))?;
+            return Ok(Self::Opus(Box::new(OpusStream::new(OpusHead::parse(
+                head,
+            )?)?)));
+        }
+        symphonia::default::get_codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map(Self::Symphonia)
+            .map_err(header_error)
+    }
+
+    /// Decodes `packet` into interleaved `out`; returns its rate and channel count.
+    fn decode(
+        &mut self,
+        packet: &Packet,
+        out: &mut Vec<f32>,
+    ) -> Result<(u32, usize), SymphoniaError> {
+        match self {
+            Self::Symphonia(decoder) => {
+                let buf = decoder.decode(packet)?;
+                buf.copy_to_vec_interleaved(out);
+                Ok((buf.spec().rate(), buf.spec().channels().count()))
+            }
+            Self::Opus(opus) => match opus.decode(&packet.data, out) {
+                Ok(()) => Ok((crate::opus::OPUS_RATE, opus.channels())),
+                Err(msg) => Err(SymphoniaError::DecodeError(msg)),
+            },
+        }
+    }
 }
 
 /// Symphonia's decoders are not all proven panic-free on hostile input; where panics unwind
@@ -301,9 +388,14 @@ fn decode_compressed(
     let fmt_opts = FormatOptions::default();
     let mut reader: Box<dyn FormatReader + '_> = match container {
         Container::Flac => Box::new(FlacReader::try_new(mss, fmt_opts).map_err(header_error)?),
-        Container::Mp3 => Box::new(MpaReader::try_new(mss, fmt_opts).map_err(header_error)?),
+        Container::Mpa => Box::new(MpaReader::try_new(mss, fmt_opts).map_err(header_error)?),
         Container::Ogg => Box::new(OggReader::try_new(mss, fmt_opts).map_err(header_error)?),
-        Container::Wav => unreachable!("WAV is decoded by `decode_wav`"),
+        Container::Mp4 => Box::new(IsoMp4Reader::try_new(mss, fmt_opts).map_err(header_error)?),
+        Container::Mkv => Box::new(MkvReader::try_new(mss, fmt_opts).map_err(header_error)?),
+        Container::Aiff => Box::new(AiffReader::try_new(mss, fmt_opts).map_err(header_error)?),
+        Container::Adts => Box::new(AdtsReader::try_new(mss, fmt_opts).map_err(header_error)?),
+        // Only ADPCM WAV comes here; `decode_wav` reads the rest.
+        Container::Wav => Box::new(WavReader::try_new(mss, fmt_opts).map_err(header_error)?),
     };
     let track = reader
         .default_track(TrackType::Audio)
@@ -316,8 +408,23 @@ fn decode_compressed(
     };
     let codec = match params.codec {
         CODEC_ID_FLAC => Codec::Flac,
+        CODEC_ID_MP1 => Codec::Mp1,
+        CODEC_ID_MP2 => Codec::Mp2,
         CODEC_ID_MP3 => Codec::Mp3,
         CODEC_ID_VORBIS => Codec::Vorbis,
+        CODEC_ID_OPUS => Codec::Opus,
+        CODEC_ID_AAC => Codec::Aac,
+        CODEC_ID_ALAC => Codec::Alac,
+        CODEC_ID_PCM_ALAW => Codec::Alaw,
+        CODEC_ID_PCM_MULAW => Codec::Mulaw,
+        CODEC_ID_ADPCM_MS => Codec::AdpcmMs,
+        CODEC_ID_ADPCM_IMA_WAV => Codec::AdpcmIma,
+        // AIFF's samples are big-endian integers (AIFC may also hold other PCM layouts).
+        _ if container == Container::Aiff && params.bits_per_sample.is_some() => {
+            Codec::PcmBigEndian {
+                bits: params.bits_per_sample.map_or(16, |b| b as u16),
+            }
+        }
         other => {
             return Err(DecodeError::Unsupported(format!(
                 "codec {other} in {container:?}"
@@ -327,17 +434,18 @@ fn decode_compressed(
     // FLAC's STREAMINFO states the exact length, as does MP3's Xing header when a LAME tag (which
     // carries the encoder delay) vouches for it; otherwise MP3 lengths are estimates.
     let exact_length = codec == Codec::Flac || (codec == Codec::Mp3 && has_lame_tag);
-    let rate = params
-        .sample_rate
-        .ok_or_else(|| DecodeError::Invalid("no sample rate".into()))?;
+    let mut decoder = PacketDecoder::new(&params)?;
+    let rate = match decoder {
+        PacketDecoder::Opus(_) => crate::opus::OPUS_RATE,
+        PacketDecoder::Symphonia(_) => params
+            .sample_rate
+            .ok_or_else(|| DecodeError::Invalid("no sample rate".into()))?,
+    };
     let mut channels = params.channels.as_ref().map_or(0, |c| c.count());
     let mut sink = Sink::new(rate, opts)?;
     if exact_length && let Some(frames) = declared_frames {
         sink.check_length(frames)?;
     }
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(header_error)?;
 
     let mut interleaved: Vec<f32> = Vec::new();
     let (mut good, mut bad) = (0usize, 0usize);
@@ -347,6 +455,15 @@ fn decode_compressed(
             Ok(Some(packet)) => packet,
             // End of stream, or a chained Ogg stream starting: the first one is the upload.
             Ok(None) | Err(SymphoniaError::ResetRequired) => break,
+            // Matroska as MediaRecorder streams it has segments and clusters of unknown size:
+            // the end of the bytes is the end of the stream.
+            Err(SymphoniaError::IoError(e))
+                if e.kind() == std::io::ErrorKind::UnexpectedEof
+                    && container == Container::Mkv
+                    && good > 0 =>
+            {
+                break;
+            }
             Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 truncated = true;
                 break;
@@ -356,22 +473,23 @@ fn decode_compressed(
         if packet.track_id != track_id {
             continue;
         }
-        match decoder.decode(&packet) {
-            Ok(buf) => {
-                if buf.spec().rate() != rate {
+        match decoder.decode(&packet, &mut interleaved) {
+            Ok((packet_rate, packet_channels)) => {
+                if packet_rate != rate {
                     return Err(DecodeError::Invalid(
                         "the sample rate changes mid-stream".into(),
                     ));
                 }
-                channels = buf.spec().channels().count();
+                channels = packet_channels;
                 if channels == 0 {
                     return Err(DecodeError::Invalid("a packet has zero channels".into()));
                 }
-                buf.copy_to_vec_interleaved(&mut interleaved);
                 sink.push(&interleaved, channels)?;
                 good += 1;
             }
-            Err(SymphoniaError::DecodeError(msg)) => {
+            // Once the headers were understood, a packet using a feature the decoder lacks is
+            // almost always corrupt data (random bits read as AAC coupling elements, say).
+            Err(SymphoniaError::DecodeError(msg) | SymphoniaError::Unsupported(msg)) => {
                 bad += 1;
                 if bad > MAX_BAD_PACKETS && bad > good {
                     return Err(DecodeError::Invalid(msg.into()));
@@ -401,6 +519,11 @@ fn decode_compressed(
 /// Errors while reading headers: nothing has been decoded yet.
 fn header_error(e: SymphoniaError) -> DecodeError {
     match e {
+        // A container recognised by its magic but missing a required part (MP4 without `moov`,
+        // Matroska without a segment) is cut short or damaged, not an unsupported format.
+        SymphoniaError::Unsupported(what) if what.contains("missing") => {
+            DecodeError::Invalid(format!("{what} (truncated or damaged)"))
+        }
         SymphoniaError::Unsupported(what) => DecodeError::Unsupported(what.into()),
         other => stream_error(other),
     }

@@ -14,7 +14,7 @@ pub enum DecodeError {
     #[error("the audio is empty")]
     Empty,
     /// The content matches no format this service reads.
-    #[error("unrecognised audio format: expected WAV, FLAC, MP3 or Ogg Vorbis")]
+    #[error("unrecognised audio format: expected WAV, FLAC, MP3, Ogg, WebM, MP4/M4A, AIFF or AAC")]
     UnknownFormat,
     /// A recognised container or codec that this service does not decode.
     #[error("unsupported audio format: {0}")]
@@ -57,6 +57,31 @@ impl DecodeError {
 impl From<DecodeError> for ApiError {
     fn from(e: DecodeError) -> Self {
         ApiError::new(e.code(), e.to_string())
+    }
+}
+
+/// Why audio could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The format cannot carry this sample rate (MP3 has a fixed set), or the resampler cannot
+    /// reach it.
+    #[error("{} audio cannot be {rate} Hz{}", encoding.name(), rates_hint(*encoding))]
+    UnsupportedRate {
+        encoding: crate::Encoding,
+        rate: u32,
+    },
+    /// The encoder failed; indicates a bug rather than bad input.
+    #[error("encoder failed: {0}")]
+    Internal(String),
+}
+
+fn rates_hint(encoding: crate::Encoding) -> String {
+    match encoding.rates() {
+        Some(rates) => {
+            let list: Vec<String> = rates.iter().map(u32::to_string).collect();
+            format!("; supported: {}", list.join(", "))
+        }
+        None => String::new(),
     }
 }
 

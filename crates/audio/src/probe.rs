@@ -7,8 +7,18 @@ use crate::DecodeError;
 pub(crate) enum Container {
     Wav,
     Flac,
-    Mp3,
+    /// MPEG audio layers I, II and III.
+    Mpa,
+    /// Ogg: Vorbis, Opus or FLAC.
     Ogg,
+    /// MP4/M4A/MOV (ISO base media): AAC, ALAC.
+    Mp4,
+    /// Matroska and WebM: Opus, Vorbis, AAC, FLAC, PCM.
+    Mkv,
+    /// AIFF and AIFC.
+    Aiff,
+    /// Raw AAC in ADTS frames.
+    Adts,
 }
 
 /// Identifies the container of `bytes`, skipping any leading ID3v2 tags.
@@ -45,25 +55,31 @@ pub(crate) fn sniff(bytes: &[u8], hint: Option<&str>) -> Result<(Container, usiz
         [b'R', b'I', b'F', b'F', ..] => unsupported("RIFF file that is not WAVE"),
         [b'R', b'F', b'6', b'4', ..] => unsupported("RF64 WAV"),
         [b'f', b'L', b'a', b'C', ..] => Ok((Container::Flac, offset)),
-        [b'O', b'g', b'g', b'S', ..] => {
-            // The first page carries the codec's identification header.
-            if find(head.get(..64).unwrap_or(head), b"OpusHead") {
-                unsupported("Opus in Ogg")
-            } else {
-                Ok((Container::Ogg, offset))
-            }
-        }
-        [0x1A, 0x45, 0xDF, 0xA3, ..] => unsupported("Matroska/WebM"),
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => unsupported("MP4/M4A"),
-        [b'F', b'O', b'R', b'M', ..] => unsupported("AIFF"),
+        [b'O', b'g', b'g', b'S', ..] => Ok((Container::Ogg, offset)),
+        [0x1A, 0x45, 0xDF, 0xA3, ..] => Ok((Container::Mkv, offset)),
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Ok((Container::Mp4, offset)),
+        [
+            b'F',
+            b'O',
+            b'R',
+            b'M',
+            _,
+            _,
+            _,
+            _,
+            b'A',
+            b'I',
+            b'F',
+            b'F' | b'C',
+            ..,
+        ] => Ok((Container::Aiff, offset)),
+        [b'F', b'O', b'R', b'M', ..] if head.len() < 12 => Err(DecodeError::Truncated),
+        [b'F', b'O', b'R', b'M', ..] => unsupported("IFF file that is not AIFF"),
         [b'c', b'a', b'f', b'f', ..] => unsupported("CAF"),
         [b'#', b'!', b'A', b'M', b'R', ..] => unsupported("AMR"),
-        _ => match mpeg_layer(head) {
-            Some(3) => Ok((Container::Mp3, offset)),
-            Some(_) => unsupported("MPEG audio layer I/II"),
-            None if is_adts(head) => unsupported("AAC (ADTS)"),
-            None => from_hint(hint, offset),
-        },
+        _ if mpeg_layer(head).is_some() => Ok((Container::Mpa, offset)),
+        _ if is_adts(head) => Ok((Container::Adts, offset)),
+        _ => from_hint(hint, offset),
     }
 }
 
@@ -80,13 +96,10 @@ fn from_hint(hint: Option<&str>, offset: usize) -> Result<(Container, usize), De
         .trim_start_matches('.')
         .to_ascii_lowercase();
     match hint.as_str() {
-        "mp3" | "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg-3" => {
-            Ok((Container::Mp3, offset))
+        "mp3" | "mp2" | "mp1" | "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg-3" => {
+            Ok((Container::Mpa, offset))
         }
-        "webm" | "audio/webm" | "opus" | "audio/opus" | "m4a" | "mp4" | "aac" | "audio/mp4"
-        | "audio/aac" | "audio/x-m4a" | "aiff" | "aif" | "audio/aiff" | "amr" | "audio/amr" => {
-            Err(DecodeError::Unsupported(hint))
-        }
+        "amr" | "audio/amr" | "caf" | "audio/x-caf" => Err(DecodeError::Unsupported(hint)),
         _ => Err(DecodeError::UnknownFormat),
     }
 }
@@ -109,6 +122,8 @@ fn id3v2_len(b: &[u8]) -> Option<usize> {
 }
 
 /// The MPEG audio layer (1–3) if `b` starts with a plausible frame header.
+///
+/// ADTS shares the sync word but has layer bits 00, which no MPEG audio frame uses.
 fn mpeg_layer(b: &[u8]) -> Option<u8> {
     let [0xFF, b1, b2, ..] = *b else {
         return None;
@@ -126,10 +141,6 @@ fn is_adts(b: &[u8]) -> bool {
     matches!(b, [0xFF, b1, ..] if b1 & 0xF6 == 0xF0)
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,15 +153,20 @@ mod tests {
         );
         assert_eq!(
             sniff(&[0xFF, 0xFB, 0x90, 0x64], None),
-            Ok((Container::Mp3, 0))
+            Ok((Container::Mpa, 0))
         );
+        assert_eq!(
+            sniff(&[0xFF, 0xF1, 0x50, 0x80], None),
+            Ok((Container::Adts, 0))
+        );
+        assert_eq!(sniff(b"FORM\0\0\0\x04AIFC", None), Ok((Container::Aiff, 0)));
         assert_eq!(sniff(b"hello world", None), Err(DecodeError::UnknownFormat));
         assert_eq!(
             sniff(b"hello world", Some("audio/mpeg; q=1")),
-            Ok((Container::Mp3, 0))
+            Ok((Container::Mpa, 0))
         );
         assert_eq!(
-            sniff(b"hello world", Some("audio/webm"))
+            sniff(b"hello world", Some("audio/amr"))
                 .unwrap_err()
                 .code()
                 .as_str(),
@@ -162,7 +178,7 @@ mod tests {
     fn skips_id3v2() {
         let mut b = b"ID3\x04\x00\x00\x00\x00\x00\x02xx".to_vec();
         b.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x64]);
-        assert_eq!(sniff(&b, None), Ok((Container::Mp3, 12)));
+        assert_eq!(sniff(&b, None), Ok((Container::Mpa, 12)));
         // A tag claiming more bytes than exist leaves nothing to recognise.
         assert_eq!(
             sniff(b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f", None),

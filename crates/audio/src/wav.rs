@@ -1,7 +1,9 @@
 //! RIFF/WAVE: a strict-enough reader for uploads and a 16-bit PCM writer for responses.
 //!
 //! Reading is done here rather than by symphonia so that streamed files (sizes of 0xFFFFFFFF) are
-//! read to their last whole frame and a data chunk cut short is reported as truncated.
+//! read to their last whole frame and a data chunk cut short is reported as truncated. PCM, float
+//! and G.711 (A-law, µ-law: telephony) samples are converted here; ADPCM blocks are checked here
+//! and decoded by symphonia.
 
 use crate::resample::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 use crate::{Codec, DecodeError};
@@ -15,6 +17,8 @@ const FORMAT_PCM: u16 = 0x0001;
 const FORMAT_IEEE_FLOAT: u16 = 0x0003;
 const FORMAT_ALAW: u16 = 0x0006;
 const FORMAT_MULAW: u16 = 0x0007;
+const FORMAT_ADPCM_MS: u16 = 0x0002;
+const FORMAT_ADPCM_IMA: u16 = 0x0011;
 const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 
 /// Header of a canonical 16-bit PCM WAV file.
@@ -131,15 +135,46 @@ impl WavData<'_> {
                 let v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
                 finite(v as f32)
             })),
-            // `parse` only builds the codecs above.
+            Codec::Alaw => out.extend(bytes.iter().map(|&b| f32::from(alaw(b)) / 32768.0)),
+            Codec::Mulaw => out.extend(bytes.iter().map(|&b| f32::from(mulaw(b)) / 32768.0)),
+            // `parse` only builds the codecs above and ADPCM, which symphonia decodes.
             _ => {}
         }
     }
 }
 
-/// NaN and infinities would poison every resampled sample near them.
+/// G.711 A-law expansion (ITU-T G.711, as in SoX's `sox_alaw2linear16`).
+fn alaw(a: u8) -> i16 {
+    let a = a ^ 0x55;
+    let mantissa = i16::from(a & 0x0F) << 4;
+    let segment = (a & 0x70) >> 4;
+    let magnitude = match segment {
+        0 => mantissa + 8,
+        _ => (mantissa + 0x108) << (segment - 1),
+    };
+    if a & 0x80 != 0 { magnitude } else { -magnitude }
+}
+
+/// G.711 µ-law expansion (ITU-T G.711, as in SoX's `sox_ulaw2linear16`).
+fn mulaw(u: u8) -> i16 {
+    let u = !u;
+    let magnitude = ((i16::from(u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4);
+    if u & 0x80 != 0 {
+        0x84 - magnitude
+    } else {
+        magnitude - 0x84
+    }
+}
+
+/// A float sample in range: NaN and infinities would poison every resampled sample near them,
+/// and huge finite values overflow the resampler's sums to infinity (found by `vox-fuzz`). Past
+/// ±1 is clipping, as faster-whisper's decode to 16-bit PCM (PyAV's `s16` resampler) clips.
 fn finite(v: f32) -> f32 {
-    if v.is_finite() { v } else { 0.0 }
+    if v.is_finite() {
+        v.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 struct Format {
@@ -235,9 +270,13 @@ fn check_format(f: Format, data: &[u8]) -> Result<WavData<'_>, DecodeError> {
         (FORMAT_IEEE_FLOAT, bits) => {
             return Err(DecodeError::Unsupported(format!("{bits}-bit float WAV")));
         }
-        (FORMAT_ALAW | FORMAT_MULAW, _) => {
-            return Err(DecodeError::Unsupported("A-law/µ-law WAV".into()));
+        (FORMAT_ALAW, 8) => Codec::Alaw,
+        (FORMAT_MULAW, 8) => Codec::Mulaw,
+        (FORMAT_ALAW | FORMAT_MULAW, bits) => {
+            return Err(DecodeError::Unsupported(format!("{bits}-bit G.711 WAV")));
         }
+        (FORMAT_ADPCM_MS, 4) => Codec::AdpcmMs,
+        (FORMAT_ADPCM_IMA, 4) => Codec::AdpcmIma,
         (tag, _) => return Err(DecodeError::Unsupported(format!("WAV codec 0x{tag:04x}"))),
     };
     if f.channels == 0 {
@@ -255,6 +294,23 @@ fn check_format(f: Format, data: &[u8]) -> Result<WavData<'_>, DecodeError> {
             "sample rate of {} Hz",
             f.sample_rate
         )));
+    }
+    if matches!(codec, Codec::AdpcmMs | Codec::AdpcmIma) {
+        // Blocks of `block_align` bytes, each a per-channel header (at least 4 bytes) and 4-bit
+        // codes; symphonia decodes them, so only the bytes are kept here.
+        if f.channels == 0 || u32::from(f.block_align) < 4 * u32::from(f.channels) {
+            return Err(DecodeError::Invalid(format!(
+                "ADPCM block align of {} bytes for {} channels",
+                f.block_align, f.channels
+            )));
+        }
+        return Ok(WavData {
+            sample_rate: f.sample_rate,
+            channels: f.channels,
+            codec,
+            bytes_per_sample: 1,
+            data,
+        });
     }
     let bytes_per_sample = usize::from(f.bits / 8);
     if usize::from(f.block_align) != bytes_per_sample * usize::from(f.channels) {
