@@ -1,4 +1,4 @@
-//! Compiles espeak-ng's English data for the phonemizer.
+//! Compiles espeak-ng's data, every language, for the phonemizer.
 //!
 //! Usage: `cargo run --release -p vox-phonemizer --example espeak-data -- <espeak-ng sources> <out dir>`,
 //! the sources being the `espeak-ng` directory of the espeak-rs-sys package (`models/espeak_data.py`
@@ -13,14 +13,22 @@ fn main() -> ExitCode {
         eprintln!("usage: espeak-data <espeak-ng sources> <out dir>");
         return ExitCode::from(2);
     };
-    if let Err(err) = vox_phonemizer::compile_data(sources, out) {
-        eprintln!("{err}");
-        return ExitCode::FAILURE;
-    }
-    // Prove the data loads and speaks English.
+    let dictionaries = match vox_phonemizer::compile_data(sources, out) {
+        Ok(dictionaries) => dictionaries,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Prove the data loads and speaks.
     match vox_phonemizer::Phonemizer::new(out, "en-us").and_then(|p| p.phonemize("Data ready.")) {
         Ok(sentences) => {
-            println!("{}: {}", out.display(), sentences[0]);
+            println!(
+                "{}: {} dictionaries; {}",
+                out.display(),
+                dictionaries.len(),
+                sentences[0]
+            );
             ExitCode::SUCCESS
         }
         Err(err) => {

@@ -1,5 +1,5 @@
-//! Compiling espeak-ng's English data from the espeak-ng sources that espeak-rs-sys ships, so the
-//! data always matches the library's version.
+//! Compiling espeak-ng's data, every language, from the espeak-ng sources that espeak-rs-sys
+//! ships, so the data always matches the library's version.
 
 use std::ffi::{CString, c_char};
 use std::fs;
@@ -11,46 +11,44 @@ use espeak_rs_sys as sys;
 use crate::engine::{self, Engine};
 use crate::error::Error;
 
-/// Dictionaries compiled: English only.
-const DICTIONARIES: &[&str] = &["en"];
-/// Voice files copied from `espeak-ng-data/lang`: the English variants.
-const VOICE_DIR: &str = "lang/gmw";
-const VOICE_PREFIX: &str = "en";
+/// Directories of `espeak-ng-data` copied as they are, as espeak-ng's `cmake/data.cmake` does:
+/// the language definitions (`lang/<family>/<voice>`, what `espeak.voice` names) and the voice
+/// variants (`voices/!v`, selected with `voice+variant`). MBROLA voices are not copied: the
+/// library is built without MBROLA.
+const COPIED: &[&str] = &["lang", "voices/!v"];
 
 /// Builds an `espeak-ng-data` directory at `data_dir` from the espeak-ng source tree at `source`
 /// (the `espeak-ng` directory inside the espeak-rs-sys package): phoneme tables, intonations,
-/// the English dictionary and the English voices, ≈ 840 KB.
+/// the dictionary of every language in `dictsource` (each `<lang>_rules` with its `_list`,
+/// `_listx`, `_emoji` and `_extra`, as espeak-ng's own build compiles them) and every voice,
+/// ≈ 8 MB (≈ 3.7 MB gzipped), returning the names of the dictionaries compiled.
+///
+/// The extended Mandarin, Cantonese and Russian word lists (`dictsource/extra`, which espeak-ng's
+/// build adds when present) are not in the espeak-rs-sys package, so those three dictionaries are
+/// espeak's base ones.
 ///
 /// espeak's global state is used for compiling, so this must run before any [`crate::Phonemizer`]
-/// is made in this process. espeak notes on stderr that the dictionary it is about to compile
-/// cannot be read yet.
-pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
+/// is made in this process. espeak notes on stderr, for each dictionary it is about to compile,
+/// that it cannot be read yet.
+pub fn compile_data(source: &Path, data_dir: &Path) -> Result<Vec<String>, Error> {
     let fail = |what: &str, message: String| Error::Compile(format!("{what}: {message}"));
     let mut engine = Engine::lock();
     if let Some(loaded) = engine.data_dir() {
         return Err(Error::DataDirInUse(loaded.to_owned()));
     }
-    let voices_src = source.join("espeak-ng-data").join(VOICE_DIR);
-    let voices_dst = data_dir.join(VOICE_DIR);
-    fs::create_dir_all(&voices_dst)
-        .map_err(|e| fail("creating the data directory", e.to_string()))?;
-    for entry in fs::read_dir(&voices_src).map_err(|e| fail("reading voices", e.to_string()))? {
-        let entry = entry.map_err(|e| fail("reading voices", e.to_string()))?;
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(VOICE_PREFIX)
-        {
-            fs::copy(entry.path(), voices_dst.join(entry.file_name()))
-                .map_err(|e| fail("copying voices", e.to_string()))?;
-        }
+    let data_src = source.join("espeak-ng-data");
+    for dir in COPIED {
+        copy_tree(&data_src.join(dir), &data_dir.join(dir))
+            .map_err(|e| fail(&format!("copying {dir}"), e.to_string()))?;
     }
+    let dictionaries = dictionary_names(&source.join("dictsource"))
+        .map_err(|e| fail("reading dictsource", e.to_string()))?;
 
     let c_path =
         |path: &Path| CString::new(path.to_string_lossy().as_bytes()).expect("path without NUL");
     let data = engine::data_path(data_dir)?;
     // Intonations are read from `<source_path>/../phsource/intonation`.
-    let espeak_data_src = c_path(&source.join("espeak-ng-data"));
+    let espeak_data_src = c_path(&data_src);
     let phonemes_src = c_path(&source.join("phsource"));
     // The dictionary compiler joins this prefix and `<name>_rules` with no separator.
     let dict_src =
@@ -81,10 +79,16 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
         });
         sys::espeak_ng_ClearErrorContext(&mut context);
         result?;
-        for name in DICTIONARIES {
-            let voice = CString::new(*name).expect("no NUL");
-            // Fails for want of the dictionary being built, after loading the phoneme table it needs.
-            sys::espeak_ng_SetVoiceByName(voice.as_ptr());
+        for name in &dictionaries {
+            let voice = CString::new(name.as_str()).expect("no NUL");
+            // As `espeak-ng --compile=<name>` does: the voice of that name, else one speaking that
+            // language ("no" is the voice "nb"), gives the translator and phoneme table. Selecting
+            // it reports the dictionary missing, after loading both.
+            if sys::espeak_ng_SetVoiceByName(voice.as_ptr()) != sys::espeak_ng_STATUS_ENS_OK {
+                let mut select: sys::espeak_VOICE = std::mem::zeroed();
+                select.languages = voice.as_ptr();
+                sys::espeak_ng_SetVoiceByProperties(&mut select);
+            }
             let log = quiet_log();
             let status = sys::espeak_ng_CompileDictionary(
                 dict_src.as_ptr(),
@@ -104,6 +108,34 @@ pub fn compile_data(source: &Path, data_dir: &Path) -> Result<(), Error> {
     let _ = fs::remove_file(data_dir.join("phondata-manifest"));
     // The compiler leaves espeak half set up on this data; the next Phonemizer starts afresh.
     engine.forget();
+    Ok(dictionaries)
+}
+
+/// The languages with a dictionary source (`<name>_rules`), sorted.
+fn dictionary_names(dictsource: &Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dictsource)? {
+        let file_name = entry?.file_name();
+        if let Some(name) = file_name.to_string_lossy().strip_suffix("_rules") {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Copies the directory `from` to `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
     Ok(())
 }
 
