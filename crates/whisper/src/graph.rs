@@ -19,6 +19,7 @@ use tract_onnx::prelude::*;
 
 use crate::Error;
 use crate::checkpoint::{Checkpoint, Dims};
+use crate::quant::{self, ComputeType};
 
 /// A runnable, optimised tract model.
 pub type Plan = Arc<TypedRunnableModel>;
@@ -40,14 +41,22 @@ const HEAD: usize = 64;
 const ENCODER_QUERY_BLOCK: usize = 150;
 
 impl Graphs {
-    /// Build and optimise both graphs.
+    /// Build and optimise both graphs in f32.
     pub fn build(ckpt: &Checkpoint) -> Result<Graphs, Error> {
+        Graphs::build_with(ckpt, ComputeType::Float32)
+    }
+
+    /// Build and optimise both graphs, the decoder's linear layers in `compute_type`.
+    pub fn build_with(ckpt: &Checkpoint, compute_type: ComputeType) -> Result<Graphs, Error> {
         let audio = optimise(audio_graph(ckpt)?, "audio encoder")?;
         let mut alignment_layers: Vec<usize> =
             alignment_heads(ckpt).iter().map(|&(l, _)| l).collect();
         alignment_layers.sort_unstable();
         alignment_layers.dedup();
-        let decoder = optimise(decoder_graph(ckpt, &alignment_layers)?, "decoder")?;
+        let decoder = optimise(
+            decoder_graph(ckpt, &alignment_layers, compute_type)?,
+            "decoder",
+        )?;
         Ok(Graphs {
             audio,
             decoder,
@@ -79,8 +88,12 @@ pub fn alignment_heads(ckpt: &Checkpoint) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// Parse `model` and optimise it. The proto (every weight once more) is dropped before tract
+/// optimises: the peak of a load is what a pre-initialised snapshot keeps.
 fn optimise(model: pb::ModelProto, what: &str) -> Result<Plan, Error> {
-    plan(tract_onnx::onnx().model_for_proto_model(&model), what)
+    let parsed = quant::onnx().model_for_proto_model(&model);
+    drop(model);
+    plan(parsed, what)
 }
 
 /// Optimise a parsed ONNX graph into a runnable plan; a failure names the graph `what`.
@@ -98,6 +111,8 @@ pub(crate) fn plan(parsed: TractResult<InferenceModel>, what: &str) -> Result<Pl
 struct Builder {
     graph: pb::GraphProto,
     next_id: usize,
+    /// How the linear layers built from here on compute.
+    compute_type: ComputeType,
 }
 
 enum Attr {
@@ -114,6 +129,7 @@ impl Builder {
                 ..Default::default()
             },
             next_id: 0,
+            compute_type: ComputeType::Float32,
         }
     }
 
@@ -129,6 +145,11 @@ impl Builder {
     }
 
     fn node_named(&mut self, op: &str, inputs: &[&str], attrs: Vec<(&str, Attr)>, output: &str) {
+        let domain = if op == quant::OP_TYPE || op == quant::GATHER_OP_TYPE {
+            quant::DOMAIN
+        } else {
+            ""
+        };
         let attribute = attrs
             .into_iter()
             .map(|(name, a)| {
@@ -158,6 +179,7 @@ impl Builder {
             input: inputs.iter().map(|s| s.to_string()).collect(),
             output: vec![output.into()],
             name: output.into(),
+            domain: domain.into(),
             attribute,
             ..Default::default()
         });
@@ -185,6 +207,15 @@ impl Builder {
         assert_eq!(dims.iter().product::<usize>(), data.len(), "{hint}");
         let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.constant(hint, dims, DataType::Float, raw)
+    }
+
+    fn f16(&mut self, hint: &str, dims: &[usize], data: &[f32]) -> String {
+        assert_eq!(dims.iter().product::<usize>(), data.len(), "{hint}");
+        let raw = data
+            .iter()
+            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+            .collect();
+        self.constant(hint, dims, DataType::Float16, raw)
     }
 
     fn i64s(&mut self, data: &[i64]) -> String {
@@ -233,10 +264,16 @@ impl Builder {
     fn finish(self) -> pb::ModelProto {
         pb::ModelProto {
             ir_version: 8,
-            opset_import: vec![pb::OperatorSetIdProto {
-                domain: String::new(),
-                version: 17,
-            }],
+            opset_import: vec![
+                pb::OperatorSetIdProto {
+                    domain: String::new(),
+                    version: 17,
+                },
+                pb::OperatorSetIdProto {
+                    domain: quant::DOMAIN.into(),
+                    version: 1,
+                },
+            ],
             producer_name: "vox-whisper".into(),
             graph: Some(self.graph),
             ..Default::default()
@@ -268,28 +305,69 @@ impl Builder {
         let var = ckpt.get(&format!("{prefix}/weight"))?;
         let (out_all, inp) = (var.shape[0], var.shape[1]);
         let w = ckpt.f32(&format!("{prefix}/weight"))?;
-        let out = rows.len();
         debug_assert!(rows.end <= out_all);
+        let bias = match ckpt.get(&format!("{prefix}/bias")) {
+            Ok(_) => {
+                let b = ckpt.f32(&format!("{prefix}/bias"))?;
+                let b: Vec<f32> = b[rows.clone()].iter().map(|v| v * scale).collect();
+                Some(b).filter(|b| b.iter().any(|&v| v != 0.0))
+            }
+            Err(_) => None,
+        };
+        let w: Vec<f32> = w[rows.start * inp..rows.end * inp]
+            .iter()
+            .map(|v| v * scale)
+            .collect();
+        Ok(self.matmul_rows(x, &w, rows.len(), inp, bias.as_deref()))
+    }
+
+    /// `w` (`(out, in)` row-major) quantized per row: the i8 constant and its scales' constant.
+    fn int8_rows(&mut self, w: &[f32], out: usize, inp: usize) -> (String, String) {
+        let mut q = vec![0i8; out * inp];
+        let scales: Vec<f32> = w
+            .chunks_exact(inp)
+            .zip(q.chunks_exact_mut(inp))
+            .map(|(row, q)| quant::quantize_row(row, q))
+            .collect();
+        let raw = q.iter().map(|&v| v as u8).collect();
+        let wq = self.constant("weight_i8", &[out, inp], DataType::Int8, raw);
+        let sc = self.f32("weight_scale", &[out], &scales);
+        (wq, sc)
+    }
+
+    /// `x @ w^T + b` for `w` given `(out, in)` row-major, in the builder's compute type.
+    fn matmul_rows(
+        &mut self,
+        x: &str,
+        w: &[f32],
+        out: usize,
+        inp: usize,
+        bias: Option<&[f32]>,
+    ) -> String {
+        if self.compute_type == ComputeType::Int8 {
+            let (wq, sc) = self.int8_rows(w, out, inp);
+            let mut inputs = vec![x.to_owned(), wq, sc];
+            if let Some(b) = bias {
+                inputs.push(self.f32("bias", &[out], b));
+            }
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            return self.node(quant::OP_TYPE, &inputs, vec![]);
+        }
         // Pre-transposed [in, out] so tract's MatMul packs it once.
         let mut wt = vec![0f32; inp * out];
-        for (o, r) in rows.clone().enumerate() {
-            for i in 0..inp {
-                wt[i * out + o] = w[r * inp + i] * scale;
+        for (o, row) in w.chunks_exact(inp).enumerate() {
+            for (i, v) in row.iter().enumerate() {
+                wt[i * out + o] = *v;
             }
         }
         let wt = self.f32("weight", &[inp, out], &wt);
         let y = self.node("MatMul", &[x, &wt], vec![]);
-        match ckpt.get(&format!("{prefix}/bias")) {
-            Ok(_) => {
-                let b = ckpt.f32(&format!("{prefix}/bias"))?;
-                let b: Vec<f32> = b[rows].iter().map(|v| v * scale).collect();
-                if b.iter().all(|&v| v == 0.0) {
-                    return Ok(y);
-                }
-                let b = self.f32("bias", &[out], &b);
-                Ok(self.node("Add", &[&y, &b], vec![]))
+        match bias {
+            Some(b) => {
+                let b = self.f32("bias", &[out], b);
+                self.node("Add", &[&y, &b], vec![])
             }
-            Err(_) => Ok(y),
+            None => y,
         }
     }
 
@@ -450,7 +528,11 @@ fn audio_graph(ckpt: &Checkpoint) -> Result<pb::ModelProto, Error> {
     Ok(b.finish())
 }
 
-fn decoder_graph(ckpt: &Checkpoint, alignment_layers: &[usize]) -> Result<pb::ModelProto, Error> {
+fn decoder_graph(
+    ckpt: &Checkpoint,
+    alignment_layers: &[usize],
+    compute_type: ComputeType,
+) -> Result<pb::ModelProto, Error> {
     let Dims {
         n_audio_ctx,
         d_model: d,
@@ -461,6 +543,7 @@ fn decoder_graph(ckpt: &Checkpoint, alignment_layers: &[usize]) -> Result<pb::Mo
         ..
     } = ckpt.dims;
     let mut b = Builder::new("whisper_decoder_step");
+    b.compute_type = compute_type;
     let tokens = b.input(
         "tokens",
         DataType::Int64,
@@ -476,13 +559,39 @@ fn decoder_graph(ckpt: &Checkpoint, alignment_layers: &[usize]) -> Result<pb::Mo
     let select = b.input("select", DataType::Int64, &[Dim::Symbol("K")]);
 
     let embeddings = ckpt.f32("decoder/embeddings/weight")?;
-    let emb = b.f32("embeddings", &[n_vocab, d], &embeddings);
     let pos = b.f32(
         "text_pos",
         &[n_text_ctx, d],
         &ckpt.f32("decoder/position_encodings/encodings")?,
     );
-    let x = b.node("Gather", &[&emb, &tokens], vec![("axis", Attr::Int(0))]);
+    // The projection is tied to the embeddings (an alias in model.bin) unless it is stored.
+    let tied = ckpt
+        .aliases
+        .get("decoder/projection/weight")
+        .is_some_and(|target| target == "decoder/embeddings/weight")
+        || ckpt.get("decoder/projection/weight").is_err();
+    let projection = if tied {
+        None
+    } else {
+        Some(ckpt.f32("decoder/projection/weight")?)
+    };
+    let (x, int8_table) = if compute_type == ComputeType::Int8 {
+        // As CTranslate2's int8: one quantized table for the lookup and the (tied) projection.
+        let (wq, sc) = b.int8_rows(&embeddings, n_vocab, d);
+        let x = b.node(quant::GATHER_OP_TYPE, &[&wq, &sc, &tokens], vec![]);
+        (x, projection.is_none().then_some((wq, sc)))
+    } else {
+        // Stored f16 (the checkpoint's own precision, so exact) and widened after the Gather:
+        // a token reads one row, and the table is the model's largest after the projection.
+        let emb = b.f16("embeddings", &[n_vocab, d], &embeddings);
+        let x = b.node("Gather", &[&emb, &tokens], vec![("axis", Attr::Int(0))]);
+        let x = b.node(
+            "Cast",
+            &[&x],
+            vec![("to", Attr::Int(DataType::Float as i64))],
+        );
+        (x, None)
+    };
     let pe = b.node("Gather", &[&pos, &positions], vec![("axis", Attr::Int(0))]);
     let mut x = b.node("Add", &[&x, &pe], vec![]);
     let mut alignment_scores = Vec::new();
@@ -587,17 +696,15 @@ fn decoder_graph(ckpt: &Checkpoint, alignment_layers: &[usize]) -> Result<pb::Mo
     }
     let x = b.layer_norm(ckpt, &x, "decoder/layer_norm")?;
     let rows = b.node("Gather", &[&x, &select], vec![("axis", Attr::Int(1))]);
-    // Separate, pre-transposed f32 [d, V] projection: sharing the embedding constant or
-    // transposing at run time stops tract from pre-packing it (10x slower per token).
-    let mut proj = vec![0f32; d * n_vocab];
-    let tied = ckpt.f32("decoder/projection/weight").unwrap_or(embeddings);
-    for v in 0..n_vocab {
-        for i in 0..d {
-            proj[i * n_vocab + v] = tied[v * d + i];
+    let logits = match int8_table {
+        Some((wq, sc)) => b.node(quant::OP_TYPE, &[&rows, &wq, &sc], vec![]),
+        None => {
+            // A separate f32 projection constant: sharing the embedding table, or transposing
+            // or widening it at run time, stops tract from pre-packing it (10x slower per token).
+            let tied = projection.unwrap_or(embeddings);
+            b.matmul_rows(&rows, &tied, n_vocab, d, None)
         }
-    }
-    let proj = b.f32("projection", &[d, n_vocab], &proj);
-    let logits = b.node("MatMul", &[&rows, &proj], vec![]);
+    };
     b.output(&logits, "logits");
     // Pre-softmax cross-attention scores [B, H, S, frames] of the alignment layers.
     for (l, scores) in alignment_scores {

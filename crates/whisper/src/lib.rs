@@ -2,13 +2,14 @@
 //!
 //! Layers, each depending only on the ones before it:
 //! [`error`] → [`tokenizer`] reads the vocabulary files and maps text to ids and back →
-//! [`checkpoint`] reads `model.bin`/`config.json` → [`graph`] builds and optimises the encoder
+//! [`checkpoint`] reads `model.bin`/`config.json` → [`quant`] (int8 linear layers) → [`graph`] builds and optimises the encoder
 //! and decoder-step graphs → [`mel`] computes features → [`vad`] finds speech →
 //! [`decode`] decodes one 30 s window → `window` (one window of the seek loop) →
 //! [`alignment`] times its words → `segments` splits it at timestamps → [`options`] and
 //! [`transcript`] (what a call takes and returns) → `language` detects the spoken language →
 //! `fallback` retries at higher temperatures → [`model`] loads it all → `transcribe` runs
-//! faster-whisper's seek loop.
+//! faster-whisper's seek loop, whole ([`Model::transcribe`]) or a window at a time
+//! ([`Transcription`], segments as they are decoded).
 //!
 //! ```no_run
 //! let model = vox_whisper::Model::load("models/whisper/tiny.en".as_ref())?;
@@ -29,6 +30,7 @@ mod language;
 pub mod mel;
 pub mod model;
 pub mod options;
+pub mod quant;
 mod segments;
 pub mod tokenizer;
 mod transcribe;
@@ -43,6 +45,8 @@ pub use error::Error;
 pub use fallback::compression_ratio;
 pub use model::Model;
 pub use options::{Task, TranscribeOptions};
+pub use quant::ComputeType;
+pub use transcribe::{Decoded, Transcription};
 pub use transcript::{Segment, Transcript};
 pub use vad::{Vad, VadOptions};
 

@@ -11,6 +11,7 @@ use crate::decode::{AudioFeatures, Decoder};
 use crate::graph::{self, Graphs};
 use crate::language::LanguageDetector;
 use crate::mel::N_FRAMES;
+use crate::quant::ComputeType;
 use crate::tokenizer::Tokenizer;
 use crate::vad::Vad;
 
@@ -22,14 +23,21 @@ pub struct Model {
     pub(crate) tokenizer: Tokenizer,
     pub(crate) graphs: Graphs,
     pub(crate) vad: Option<Vad>,
+    compute_type: ComputeType,
 }
 
 impl Model {
-    /// Load a faster-whisper model directory and optimise its graphs.
+    /// Load a faster-whisper model directory and optimise its graphs in f32 (faster-whisper's
+    /// `compute_type="default"` for these float16 checkpoints on a CPU).
     pub fn load(dir: &Path) -> Result<Model, Error> {
+        Model::load_with(dir, ComputeType::Float32)
+    }
+
+    /// Load a faster-whisper model directory, the decoder's linear layers in `compute_type`.
+    pub fn load_with(dir: &Path, compute_type: ComputeType) -> Result<Model, Error> {
         let ckpt = Checkpoint::load(dir)?;
         let tokenizer = Tokenizer::new(ckpt.vocabulary.clone(), &ckpt.merges)?;
-        let graphs = Graphs::build(&ckpt)?;
+        let graphs = Graphs::build_with(&ckpt, compute_type)?;
         let alignment_heads = graph::alignment_heads(&ckpt);
         Ok(Model {
             dims: ckpt.dims,
@@ -38,6 +46,7 @@ impl Model {
             tokenizer,
             graphs,
             vad: None,
+            compute_type,
         })
     }
 
@@ -45,6 +54,11 @@ impl Model {
     pub fn with_vad(mut self, vad: Vad) -> Model {
         self.vad = Some(vad);
         self
+    }
+
+    /// How the decoder's linear layers compute.
+    pub fn compute_type(&self) -> ComputeType {
+        self.compute_type
     }
 
     /// Architecture sizes.

@@ -41,6 +41,8 @@ pub struct TranscribeOptions {
     pub prompt_reset_on_temperature: f32,
     /// Text prompting the first window.
     pub initial_prompt: Option<String>,
+    /// Words prompting every window, ahead of the previous text (faster-whisper's `hotwords`).
+    pub hotwords: Option<String>,
     /// Suppress blank and end-of-text as the first token (true).
     pub suppress_blank: bool,
     /// Token ids never generated; `-1` stands for the model's non-speech symbols (`[-1]`).
@@ -83,6 +85,7 @@ impl Default for TranscribeOptions {
             condition_on_previous_text: true,
             prompt_reset_on_temperature: 0.5,
             initial_prompt: None,
+            hotwords: None,
             suppress_blank: true,
             suppress_tokens: vec![-1],
             without_timestamps: false,

@@ -175,3 +175,55 @@ fn word_timestamps_match_faster_whisper() {
         }
     }
 }
+
+/// The incremental API, window by window, over two windows of speech: the segments that leave
+/// after each window are the batch API's, token for token and to the timestamp, and the
+/// faster-whisper reference's.
+#[test]
+fn segments_leave_window_by_window_with_the_batch_tokens() {
+    let samples: Vec<f32> = CLIPS.iter().flat_map(|clip| read_wav(clip)).collect();
+    let model = tiny_en();
+    for word_timestamps in [false, true] {
+        let opts = TranscribeOptions {
+            beam_size: 1,
+            word_timestamps,
+            ..Default::default()
+        };
+        let mut transcription = model.transcription(&samples, &opts).expect("start");
+        assert_eq!(transcription.language(), "en");
+        let mut steps = Vec::new();
+        for decoded in &mut transcription {
+            steps.push(decoded.expect("window"));
+        }
+        let duration = transcription.duration();
+        let incremental: Vec<_> = steps.iter().flat_map(|s| s.segments.clone()).collect();
+        let batch = model.transcribe(&samples, &opts).expect("transcribe");
+        assert_eq!(
+            incremental, batch.segments,
+            "word_timestamps={word_timestamps}"
+        );
+        assert_eq!(transcription.into_transcript(incremental), batch);
+
+        let with_speech = steps.iter().filter(|s| !s.segments.is_empty()).count();
+        assert!(with_speech >= 2, "{} windows with speech", with_speech);
+        let ends: Vec<f64> = steps.iter().map(|s| s.end).collect();
+        assert!(ends.windows(2).all(|w| w[0] < w[1]), "{ends:?}");
+        assert_eq!(*ends.last().unwrap(), duration);
+        for step in &steps {
+            assert!(
+                step.segments.iter().all(|s| s.end <= step.end + 0.02),
+                "{step:?}"
+            );
+        }
+        if !word_timestamps {
+            let want: Vec<Vec<u32>> = reference()["long"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| ids(&s["tokens"]))
+                .collect();
+            let got: Vec<Vec<u32>> = batch.segments.iter().map(|s| s.tokens.clone()).collect();
+            assert_eq!(got, want);
+        }
+    }
+}

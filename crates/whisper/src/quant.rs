@@ -1,0 +1,495 @@
+//! int8 linear layers as CTranslate2's `compute_type="int8"` runs them: weights quantized per
+//! output row at load, activations per row at run time, integer dot products, one rescale.
+//!
+//! CTranslate2 (`ops/quantize.cc`, `primitives::quantize`, `ops/gemm.cc` with int8 inputs and
+//! `ops/dequantize.cc`) keeps for every row `r` of a weight `W` the scale `s_r = 127 / max|W_r|`
+//! and `round(W_r · s_r)` as i8; at run time each activation row `x` gets `s_x = 127 / max|x|`
+//! the same way, and `y_r = (Σ q(x)·q(W_r)) / (s_x · s_r) + b_r`. The decoder's step reads each
+//! weight once per token, so a quarter of the bytes is most of the gain there.
+//!
+//! The op enters the in-memory ONNX graphs as a node of type [`OP_TYPE`] (inputs: activations,
+//! i8 weight `[out, in]`, f32 row scales `[out]`, optional f32 bias `[out]`), registered on the
+//! ONNX parser by [`onnx`]; tract wires it as [`Int8Linear`], a typed op holding the weights.
+
+use std::sync::Arc;
+
+use tract_onnx::pb;
+use tract_onnx::tract_hir::internal::*;
+
+/// How the decoder's linear layers compute, named as faster-whisper's `compute_type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ComputeType {
+    /// f32 weights (the checkpoint's float16 widened): CTranslate2's float32 results.
+    #[default]
+    Float32,
+    /// int8 weights per output row, activations per row: CTranslate2's `int8`.
+    Int8,
+}
+
+impl ComputeType {
+    /// The name faster-whisper gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComputeType::Float32 => "float32",
+            ComputeType::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for ComputeType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "float32" | "f32" => Ok(ComputeType::Float32),
+            "int8" => Ok(ComputeType::Int8),
+            other => Err(format!(
+                "unknown compute type `{other}` (expected `int8` or `float32`)"
+            )),
+        }
+    }
+}
+
+/// The ONNX node type of an int8 linear layer in Vox's graphs.
+pub const OP_TYPE: &str = "VoxInt8Linear";
+/// The ONNX node type of a row lookup in an int8 table (the token embeddings, which CTranslate2
+/// quantizes with the projection they are tied to): inputs i8 table `[rows, width]`, f32 row
+/// scales `[rows]`, i64 indices; output the dequantized rows, `indices.shape + [width]`.
+pub const GATHER_OP_TYPE: &str = "VoxInt8Gather";
+/// The ONNX domain of [`OP_TYPE`] and [`GATHER_OP_TYPE`].
+pub const DOMAIN: &str = "ai.vox";
+
+/// A row of `(out, in)` weights quantized as CTranslate2 does: `(round(w · s), s)` with
+/// `s = 127 / max|w|` (1 for an all-zero row, as CTranslate2's guard against division by zero).
+pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
+    let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let scale = if amax > 0.0 { 127.0 / amax } else { 1.0 };
+    for (q, v) in out.iter_mut().zip(row) {
+        *q = (v * scale).round().clamp(-127.0, 127.0) as i8;
+    }
+    scale
+}
+
+/// tract's ONNX parser with Vox's int8 linear layer registered.
+pub fn onnx() -> tract_onnx::Onnx {
+    let mut onnx = tract_onnx::onnx();
+    onnx.op_register.insert(OP_TYPE, parse::<Int8LinearNode>);
+    onnx.op_register
+        .insert(GATHER_OP_TYPE, parse::<Int8GatherNode>);
+    onnx
+}
+
+/// Our nodes carry no attributes: parsing one is naming its expansion.
+fn parse<N: Expansion + Default>(
+    _ctx: &tract_onnx::model::ParsingContext,
+    _node: &pb::NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    Ok((expand(N::default()), vec![]))
+}
+
+/// Input `i` of node `op`, which must be a constant (a weight) when the node is wired.
+fn const_input(
+    model: &TypedModel,
+    inputs: &[OutletId],
+    i: usize,
+    op: &str,
+) -> TractResult<Arc<Tensor>> {
+    model
+        .outlet_fact(inputs[i])?
+        .konst
+        .clone()
+        .with_context(|| format!("{op} input {i} must be a constant"))
+}
+
+/// The parsed lookup node; wiring it reads its constant table into an [`Int8Gather`].
+#[derive(Debug, Clone, Default, Hash, PartialEq, Eq)]
+struct Int8GatherNode;
+
+impl Expansion for Int8GatherNode {
+    fn name(&self) -> StaticName {
+        GATHER_OP_TYPE.into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        check_input_arity(inputs, 3)?;
+        check_output_arity(outputs, 1)?;
+        s.equals(&inputs[0].datum_type, i8::datum_type())?;
+        s.equals(&inputs[2].datum_type, i64::datum_type())?;
+        s.equals(&outputs[0].datum_type, f32::datum_type())?;
+        s.given_2(
+            &inputs[2].shape,
+            &inputs[0].shape,
+            move |s, indices, table| {
+                let mut shape = indices.clone();
+                shape.push(table[1].clone());
+                s.equals(&outputs[0].shape, shape)
+            },
+        )?;
+        Ok(())
+    }
+
+    fn wire(
+        &self,
+        prefix: &str,
+        model: &mut TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<TVec<OutletId>> {
+        let konst = |i| const_input(model, inputs, i, GATHER_OP_TYPE);
+        let op = Int8Gather {
+            table: Int8Linear::new(konst(0)?, &*konst(1)?, None)?,
+        };
+        model.wire_node(prefix, op, &[inputs[2]])
+    }
+}
+
+/// Rows of an int8 table, dequantized: CTranslate2's embedding lookup on int8 weights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Int8Gather {
+    table: Int8Linear,
+}
+
+impl Op for Int8Gather {
+    fn name(&self) -> StaticName {
+        "Int8Gather".into()
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for Int8Gather {
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let indices = args_1!(inputs);
+        let t = &self.table;
+        let w = t.weight.try_as_plain_ram()?.as_slice::<i8>()?;
+        let ids = indices.try_as_plain_ram()?.as_slice::<i64>()?;
+        let mut out = Vec::with_capacity(ids.len() * t.depth);
+        for &id in ids {
+            let r = usize::try_from(id)
+                .ok()
+                .filter(|&r| r < t.rows)
+                .with_context(|| format!("index {id} outside a table of {} rows", t.rows))?;
+            let inverse = t.inverse_scales[r];
+            out.extend(
+                w[r * t.depth..(r + 1) * t.depth]
+                    .iter()
+                    .map(|&q| q as f32 * inverse),
+            );
+        }
+        let mut shape: TVec<usize> = indices.shape().into();
+        shape.push(t.depth);
+        Ok(tvec!(Tensor::from_shape(&shape, &out)?.into_tvalue()))
+    }
+
+    op_out_of_plan!();
+}
+
+impl TypedOp for Int8Gather {
+    as_op!();
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let mut shape = inputs[0].shape.to_tvec();
+        shape.push(self.table.depth.to_dim());
+        Ok(tvec!(f32::fact(&shape)))
+    }
+}
+
+/// The parsed node; wiring it reads its constant weights into an [`Int8Linear`].
+#[derive(Debug, Clone, Default, Hash, PartialEq, Eq)]
+struct Int8LinearNode;
+
+impl Expansion for Int8LinearNode {
+    fn name(&self) -> StaticName {
+        OP_TYPE.into()
+    }
+
+    fn rules<'r, 'p: 'r, 's: 'r>(
+        &'s self,
+        s: &mut Solver<'r>,
+        inputs: &'p [TensorProxy],
+        outputs: &'p [TensorProxy],
+    ) -> InferenceResult {
+        if inputs.len() != 3 && inputs.len() != 4 {
+            bail!("{OP_TYPE} takes 3 or 4 inputs, got {}", inputs.len());
+        }
+        check_output_arity(outputs, 1)?;
+        s.equals(&inputs[0].datum_type, f32::datum_type())?;
+        s.equals(&inputs[1].datum_type, i8::datum_type())?;
+        s.equals(&outputs[0].datum_type, f32::datum_type())?;
+        s.equals(&inputs[0].rank, &outputs[0].rank)?;
+        s.given_2(
+            &inputs[0].shape,
+            &inputs[1].shape,
+            move |s, x_shape, w_shape| {
+                let mut shape = x_shape.clone();
+                if let (Some(last), Some(rows)) = (shape.last_mut(), w_shape.first()) {
+                    *last = rows.clone();
+                }
+                s.equals(&outputs[0].shape, shape)
+            },
+        )?;
+        Ok(())
+    }
+
+    fn wire(
+        &self,
+        prefix: &str,
+        model: &mut TypedModel,
+        inputs: &[OutletId],
+    ) -> TractResult<TVec<OutletId>> {
+        let konst = |i| const_input(model, inputs, i, OP_TYPE);
+        let weight = konst(1)?;
+        let scales = konst(2)?;
+        let bias = if inputs.len() > 3 {
+            Some(konst(3)?)
+        } else {
+            None
+        };
+        let op = Int8Linear::new(weight, &scales, bias.as_deref())?;
+        model.wire_node(prefix, op, &[inputs[0]])
+    }
+}
+
+/// `y = x · Wᵀ + b` over the last axis of `x`, with `W` held as i8 rows and their scales.
+#[derive(Clone, Debug)]
+pub struct Int8Linear {
+    /// `[out, in]` i8, row-major.
+    weight: Arc<Tensor>,
+    /// `1 / s_r` per output row.
+    inverse_scales: Arc<Vec<f32>>,
+    bias: Option<Arc<Vec<f32>>>,
+    rows: usize,
+    depth: usize,
+}
+
+impl PartialEq for Int8Linear {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.weight, &other.weight)
+    }
+}
+impl Eq for Int8Linear {}
+
+impl Int8Linear {
+    /// The op over `weight` (`[out, in]` i8), `scales` (`[out]`, `s_r`) and `bias` (`[out]`).
+    pub fn new(
+        weight: Arc<Tensor>,
+        scales: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> TractResult<Int8Linear> {
+        ensure!(weight.datum_type() == i8::datum_type() && weight.rank() == 2);
+        let (rows, depth) = (weight.shape()[0], weight.shape()[1]);
+        let scales = scales.cast_to::<f32>()?;
+        let scales = scales.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+        ensure!(
+            scales.len() == rows,
+            "{OP_TYPE}: {} scales for {rows} rows",
+            scales.len()
+        );
+        let bias = match bias {
+            Some(b) => {
+                let b = b.cast_to::<f32>()?;
+                let b = b.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+                ensure!(
+                    b.len() == rows,
+                    "{OP_TYPE}: {} biases for {rows} rows",
+                    b.len()
+                );
+                Some(Arc::new(b))
+            }
+            None => None,
+        };
+        Ok(Int8Linear {
+            weight,
+            inverse_scales: Arc::new(scales.iter().map(|s| 1.0 / s).collect()),
+            bias,
+            rows,
+            depth,
+        })
+    }
+
+    /// `x` holds `m` rows of `depth`; the result `m` rows of `rows`.
+    fn run(&self, x: &[f32]) -> TractResult<Vec<f32>> {
+        let w = self.weight.try_as_plain_ram()?.as_slice::<i8>()?;
+        let (k, n) = (self.depth, self.rows);
+        let m = x.len() / k;
+        // Activations quantized per row, widened to i16 once for the dot products.
+        let mut xq = vec![0i16; m * k];
+        let mut x_inverse = vec![0f32; m];
+        for ((row, q), inv) in x
+            .chunks_exact(k)
+            .zip(xq.chunks_exact_mut(k))
+            .zip(&mut x_inverse)
+        {
+            let amax = row.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let scale = if amax > 0.0 { 127.0 / amax } else { 1.0 };
+            for (q, v) in q.iter_mut().zip(row) {
+                *q = (v * scale).round().clamp(-127.0, 127.0) as i16;
+            }
+            *inv = 1.0 / scale;
+        }
+        let mut y = vec![0f32; m * n];
+        // Output rows in blocks, every activation row against one block: the block's weights
+        // stay in cache while the activations stream.
+        let mut acc = [0i32; BLOCK];
+        for r0 in (0..n).step_by(BLOCK) {
+            let r1 = (r0 + BLOCK).min(n);
+            let wb = &w[r0 * k..r1 * k];
+            for (i, xr) in xq.chunks_exact(k).enumerate() {
+                dots(xr, wb, k, &mut acc[..r1 - r0]);
+                let yr = &mut y[i * n + r0..i * n + r1];
+                for (j, (out, &a)) in yr.iter_mut().zip(&acc[..r1 - r0]).enumerate() {
+                    *out = a as f32 * (x_inverse[i] * self.inverse_scales[r0 + j]);
+                }
+                if let Some(b) = &self.bias {
+                    for (out, b) in yr.iter_mut().zip(&b[r0..r1]) {
+                        *out += b;
+                    }
+                }
+            }
+        }
+        Ok(y)
+    }
+}
+
+/// Output rows computed together against one activation row.
+const BLOCK: usize = 4;
+
+/// `acc[j] = x · w[j]` for the `acc.len()` rows of `w` (each `k` long).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn dots(x: &[i16], w: &[i8], k: usize, acc: &mut [i32]) {
+    use core::arch::wasm32::*;
+    let full = k / 16 * 16;
+    if acc.len() == BLOCK {
+        // Four rows at once: the activations are loaded once per 16 columns.
+        let mut s = [i32x4_splat(0); BLOCK];
+        let mut c = 0;
+        while c < full {
+            // SAFETY: c + 16 <= k, and x holds k i16s and every row of w k i8s.
+            unsafe {
+                let xl = v128_load(x.as_ptr().add(c) as *const v128);
+                let xh = v128_load(x.as_ptr().add(c + 8) as *const v128);
+                for (j, s) in s.iter_mut().enumerate() {
+                    let wv = v128_load(w.as_ptr().add(j * k + c) as *const v128);
+                    let lo = i32x4_dot_i16x8(xl, i16x8_extend_low_i8x16(wv));
+                    let hi = i32x4_dot_i16x8(xh, i16x8_extend_high_i8x16(wv));
+                    *s = i32x4_add(*s, i32x4_add(lo, hi));
+                }
+            }
+            c += 16;
+        }
+        for (a, s) in acc.iter_mut().zip(s) {
+            *a = i32x4_extract_lane::<0>(s)
+                + i32x4_extract_lane::<1>(s)
+                + i32x4_extract_lane::<2>(s)
+                + i32x4_extract_lane::<3>(s);
+        }
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a += tail_dot(&x[full..], &w[j * k + full..(j + 1) * k]);
+        }
+    } else {
+        for (j, a) in acc.iter_mut().enumerate() {
+            *a = tail_dot(x, &w[j * k..(j + 1) * k]);
+        }
+    }
+}
+
+/// `acc[j] = x · w[j]` for the `acc.len()` rows of `w` (each `k` long); the compiler
+/// vectorises the loop for the native target.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn dots(x: &[i16], w: &[i8], k: usize, acc: &mut [i32]) {
+    for (j, a) in acc.iter_mut().enumerate() {
+        *a = tail_dot(x, &w[j * k..(j + 1) * k]);
+    }
+}
+
+fn tail_dot(x: &[i16], w: &[i8]) -> i32 {
+    x.iter().zip(w).map(|(&x, &w)| x as i32 * w as i32).sum()
+}
+
+impl Op for Int8Linear {
+    fn name(&self) -> StaticName {
+        "Int8Linear".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!("{}x{} i8", self.rows, self.depth)])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for Int8Linear {
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        ensure!(x.shape().last() == Some(&self.depth));
+        let y = self.run(x.try_as_plain_ram()?.as_slice::<f32>()?)?;
+        let mut shape: TVec<usize> = x.shape().into();
+        *shape.last_mut().expect("rank checked") = self.rows;
+        Ok(tvec!(Tensor::from_shape(&shape, &y)?.into_tvalue()))
+    }
+
+    op_out_of_plan!();
+}
+
+impl TypedOp for Int8Linear {
+    as_op!();
+
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let mut shape = inputs[0].shape.to_tvec();
+        ensure!(shape.last() == Some(&self.depth.to_dim()));
+        *shape.last_mut().expect("rank checked") = self.rows.to_dim();
+        Ok(tvec!(f32::fact(&shape)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantized_product_is_close_to_the_float_one() {
+        let (m, k, n) = (3, 40, 9);
+        let x: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+            .collect();
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 31.0)
+            .collect();
+        let b: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+        let mut q = vec![0i8; n * k];
+        let scales: Vec<f32> = w
+            .chunks_exact(k)
+            .zip(q.chunks_exact_mut(k))
+            .map(|(r, q)| quantize_row(r, q))
+            .collect();
+        let weight = Arc::new(Tensor::from_shape(&[n, k], &q).unwrap());
+        let op = Int8Linear::new(
+            weight,
+            &Tensor::from_shape(&[n], &scales).unwrap(),
+            Some(&Tensor::from_shape(&[n], &b).unwrap()),
+        )
+        .unwrap();
+        let y = op.run(&x).unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let exact: f32 = (0..k).map(|c| x[i * k + c] * w[j * k + c]).sum::<f32>() + b[j];
+                let got = y[i * n + j];
+                assert!(
+                    (got - exact).abs() < 0.05 + exact.abs() * 0.02,
+                    "{got} vs {exact}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_all_zero_row_stays_zero() {
+        let mut q = [1i8; 4];
+        assert_eq!(quantize_row(&[0.0; 4], &mut q), 1.0);
+        assert_eq!(q, [0; 4]);
+    }
+}
