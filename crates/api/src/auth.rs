@@ -17,9 +17,19 @@ pub fn check(configured_key: &str, authorization: Option<&str>) -> Result<(), Ap
     }
 }
 
-/// Whether a path is served without a key (liveness probes and the API description).
+/// Whether a request is served without a key: CORS preflights, the liveness and readiness
+/// probes, which orchestrators call without credentials (a Kubernetes probe can only send
+/// headers written into the manifest, which would put the key there in plain text), and the
+/// browser page (it holds no data; the API calls it makes carry the key).
 pub fn is_public(method: &str, path: &str) -> bool {
-    method == "OPTIONS" || path == "/health"
+    if method == "OPTIONS" || path == "/health" || path == "/ready" {
+        return true;
+    }
+    matches!(method, "GET" | "HEAD")
+        && matches!(
+            crate::routes::find(method, path),
+            crate::routes::Match::Found(crate::routes::Endpoint::Page(_))
+        )
 }
 
 /// Compares without an early exit so timing does not reveal how much of the key matched.
@@ -45,6 +55,11 @@ mod tests {
         assert!(check("k1", Some("Basic k1")).is_err());
         assert!(check("k1", None).is_err());
         assert!(is_public("GET", "/health"));
-        assert!(!is_public("GET", "/ready"));
+        assert!(is_public("GET", "/ready"));
+        assert!(is_public("GET", "/"));
+        assert!(is_public("HEAD", "/page/app.js"));
+        assert!(!is_public("POST", "/"));
+        assert!(!is_public("GET", "/api/voices"));
+        assert!(!is_public("GET", "/api/models"));
     }
 }

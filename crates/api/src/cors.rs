@@ -4,7 +4,7 @@
 pub const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 pub const ALLOW_HEADERS: &str = "authorization, content-type, accept, x-request-id";
 /// Response headers a browser script may read.
-pub const EXPOSE_HEADERS: &str = "x-request-id, x-transcript, x-sample-rate, x-channels";
+pub const EXPOSE_HEADERS: &str = "x-request-id, x-sample-rate, x-channels";
 pub const MAX_AGE_SECONDS: &str = "600";
 
 /// The `Access-Control-Allow-Origin` value for a request from `origin`, given the configured

@@ -13,9 +13,13 @@ pub mod percent;
 pub mod query;
 pub mod request_id;
 pub mod routes;
+pub mod sentences;
 pub mod speech;
 pub mod sse;
 pub mod transcript;
+pub mod transcript_stream;
+pub mod transcription_form;
+pub mod usage;
 pub mod voices;
 
 pub use error::{ApiError, ErrorCode, ErrorStyle};

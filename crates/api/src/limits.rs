@@ -3,6 +3,10 @@
 /// Largest audio upload, in bytes (the same as OpenAI's 25 MB).
 pub const MAX_UPLOAD_BYTES: u64 = 25 * 1024 * 1024;
 
+/// How long an upload answered before it was read is still read, so the client gets to see
+/// the answer (host/src/body.rs, and the gateway under Spin).
+pub const UPLOAD_LINGER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Room for multipart boundaries, part headers and text fields around the file.
 pub const MULTIPART_OVERHEAD_BYTES: u64 = 64 * 1024;
 
@@ -29,3 +33,6 @@ pub const MAX_PARTS: usize = 32;
 
 /// Fastest and slowest OpenAI `speed`.
 pub const SPEED_RANGE: (f32, f32) = (0.25, 4.0);
+
+/// Lowest and highest `sample_rate` of synthesized audio, in Hz.
+pub const SAMPLE_RATE_RANGE: (u32, u32) = (8_000, 48_000);

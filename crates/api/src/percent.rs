@@ -1,6 +1,7 @@
-//! Percent-encoding for header values and query strings we build (`percent-encoding`).
+//! Percent-encoding for header values and query strings we build, and decoding of path
+//! parameters (`percent-encoding`).
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// Everything but RFC 3986 unreserved characters, so any text fits a header value or a query.
 const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -12,6 +13,11 @@ const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// Encodes everything but RFC 3986 unreserved characters (`%XX`, upper-case hex).
 pub fn encode(text: &str) -> String {
     utf8_percent_encode(text, NOT_UNRESERVED).to_string()
+}
+
+/// Decodes `%XX` escapes (a path segment: `+` stays a plus); invalid UTF-8 becomes U+FFFD.
+pub fn decode(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 /// [`encode`]s as many whole characters of `text` as fit in `max_len` bytes; the flag tells

@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::percent;
-use crate::transcript::Task;
+use crate::transcript::{Task, WHISPER_LANGUAGES};
 
 /// A decoded query string, pairs in order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,6 +72,8 @@ pub struct AsrOptions {
     pub word_timestamps: Option<bool>,
     pub vad_filter: Option<bool>,
     pub initial_prompt: Option<String>,
+    /// Words to prime every window with, as faster-whisper's `hotwords`.
+    pub hotwords: Option<String>,
     pub condition_on_previous_text: Option<bool>,
 }
 
@@ -85,6 +87,7 @@ impl AsrOptions {
         "word_timestamps",
         "vad_filter",
         "initial_prompt",
+        "hotwords",
         "condition_on_previous_text",
     ];
 
@@ -112,13 +115,14 @@ impl AsrOptions {
         };
         let opts = Self {
             model: non_empty(q.get("model")),
-            language: non_empty(q.get("language")),
+            language: parse_language(q.get("language"))?,
             task,
             beam_size: q.number("beam_size")?,
             temperature: q.number("temperature")?,
             word_timestamps: q.bool("word_timestamps")?,
             vad_filter: q.bool("vad_filter")?,
             initial_prompt: non_empty(q.get("initial_prompt")),
+            hotwords: non_empty(q.get("hotwords")),
             condition_on_previous_text: q.bool("condition_on_previous_text")?,
         };
         opts.validate()?;
@@ -164,12 +168,30 @@ impl AsrOptions {
         );
         push("vad_filter", self.vad_filter.map(|v| v.to_string()));
         push("initial_prompt", self.initial_prompt.clone());
+        push("hotwords", self.hotwords.clone());
         push(
             "condition_on_previous_text",
             self.condition_on_previous_text.map(|v| v.to_string()),
         );
         Query(q).encode()
     }
+}
+
+/// A `language` value: a Whisper language code (ISO 639-1, any case), lowercased; empty means
+/// none (detect it).
+pub fn parse_language(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(code) = non_empty(value).map(|c| c.to_ascii_lowercase()) else {
+        return Ok(None);
+    };
+    if WHISPER_LANGUAGES.iter().any(|(c, _)| *c == code) {
+        return Ok(Some(code));
+    }
+    Err(ApiError::invalid_param(
+        "language",
+        format!(
+            "`language` must be a language code Whisper knows (ISO 639-1, such as en, de, fr), got `{code}`"
+        ),
+    ))
 }
 
 pub fn non_empty(v: Option<&str>) -> Option<String> {
@@ -185,14 +207,14 @@ mod tests {
     #[test]
     fn parses_and_reencodes() {
         let q = Query::parse(Some(
-            "model=tiny.en&language=en&word_timestamps=true&initial_prompt=Hello+w%C3%B6rld&beam_size=5",
+            "model=tiny.en&language=EN&word_timestamps=true&initial_prompt=Hello+w%C3%B6rld&beam_size=5&hotwords=Vox",
         ));
         let o = AsrOptions::from_query(&q, &[]).unwrap();
         assert_eq!(o.initial_prompt.as_deref(), Some("Hello wörld"));
         assert_eq!(o.word_timestamps, Some(true));
         assert_eq!(
             o.to_query(),
-            "model=tiny.en&language=en&beam_size=5&word_timestamps=true&initial_prompt=Hello%20w%C3%B6rld"
+            "model=tiny.en&language=en&beam_size=5&word_timestamps=true&initial_prompt=Hello%20w%C3%B6rld&hotwords=Vox"
         );
         assert_eq!(AsrOptions::default().to_query(), "");
     }
@@ -231,6 +253,7 @@ mod tests {
             ("temperature=2", "temperature"),
             ("vad_filter=yes", "vad_filter"),
             ("task=summarize", "task"),
+            ("language=english", "language"),
             ("modle=tiny", "modle"),
             ("voice=x", "voice"),
         ] {

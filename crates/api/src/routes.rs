@@ -16,6 +16,20 @@ pub enum Endpoint {
     Translations,
     Speech,
     OpenAiModels,
+    /// `GET /v1/models/{model}`: one model object.
+    OpenAiModel,
+    /// The browser page and its assets (served without the API key).
+    Page(PageFile),
+}
+
+/// The files of the browser page the gateway embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFile {
+    Html,
+    Script,
+    Style,
+    /// The AudioWorklet that captures microphone samples.
+    CaptureWorklet,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +48,14 @@ const fn route(method: &'static str, path: &'static str, endpoint: Endpoint) -> 
 }
 
 pub const ROUTES: &[Route] = &[
+    route("GET", "/", Endpoint::Page(PageFile::Html)),
+    route("GET", "/page/app.js", Endpoint::Page(PageFile::Script)),
+    route("GET", "/page/app.css", Endpoint::Page(PageFile::Style)),
+    route(
+        "GET",
+        "/page/capture-worklet.js",
+        Endpoint::Page(PageFile::CaptureWorklet),
+    ),
     route("GET", "/health", Endpoint::Health),
     route("GET", "/ready", Endpoint::Ready),
     route("GET", "/openapi.json", Endpoint::OpenApi),
@@ -46,7 +68,25 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/v1/audio/translations", Endpoint::Translations),
     route("POST", "/v1/audio/speech", Endpoint::Speech),
     route("GET", "/v1/models", Endpoint::OpenAiModels),
+    route("GET", OPENAI_MODEL_PATH, Endpoint::OpenAiModel),
 ];
+
+/// The one route with a path parameter. `{model}` takes the rest of the path, slashes and all,
+/// as speaches' `/v1/models/{model_id:path}` does, so `Systran/faster-whisper-tiny.en` needs
+/// no escaping.
+pub const OPENAI_MODEL_PATH: &str = "/v1/models/{model}";
+
+/// What `path` holds for `template`'s trailing `{param}`, percent-decoded; `None` if it does not
+/// match (or `template` has no parameter). The parameter is never empty.
+pub fn path_param(template: &str, path: &str) -> Option<String> {
+    let prefix = template.strip_suffix('}')?.rsplit_once('{')?.0;
+    let value = path.strip_prefix(prefix).filter(|v| !v.is_empty())?;
+    Some(crate::percent::decode(value))
+}
+
+fn matches(template: &str, path: &str) -> bool {
+    template == path || path_param(template, path).is_some()
+}
 
 /// The OpenAPI 3.1 description of [`ROUTES`], served at `GET /openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
@@ -68,7 +108,7 @@ pub fn find(method: &str, path: &str) -> Match {
         path
     };
     let method = if method == "HEAD" { "GET" } else { method };
-    let on_path: Vec<&Route> = ROUTES.iter().filter(|r| r.path == path).collect();
+    let on_path: Vec<&Route> = ROUTES.iter().filter(|r| matches(r.path, path)).collect();
     match on_path.iter().find(|r| r.method == method) {
         Some(r) => Match::Found(r.endpoint),
         None if on_path.is_empty() => Match::NotFound,
@@ -90,6 +130,50 @@ mod tests {
             Match::MethodNotAllowed(vec!["POST"])
         );
         assert_eq!(find("GET", "/nope"), Match::NotFound);
+        assert_eq!(
+            find("GET", "/"),
+            Match::Found(Endpoint::Page(PageFile::Html))
+        );
+        assert_eq!(find("POST", "/"), Match::MethodNotAllowed(vec!["GET"]));
+        assert_eq!(
+            find("GET", "/page/app.js/"),
+            Match::Found(Endpoint::Page(PageFile::Script))
+        );
+    }
+
+    #[test]
+    fn the_model_parameter_takes_the_rest_of_the_path() {
+        assert_eq!(
+            find("GET", "/v1/models/whisper-1"),
+            Match::Found(Endpoint::OpenAiModel)
+        );
+        assert_eq!(
+            find("GET", "/v1/models"),
+            Match::Found(Endpoint::OpenAiModels)
+        );
+        assert_eq!(
+            find("POST", "/v1/models/base"),
+            Match::MethodNotAllowed(vec!["GET"])
+        );
+        for (path, model) in [
+            ("/v1/models/tiny.en", "tiny.en"),
+            (
+                "/v1/models/Systran/faster-whisper-tiny.en",
+                "Systran/faster-whisper-tiny.en",
+            ),
+            (
+                "/v1/models/Systran%2Ffaster-whisper-base",
+                "Systran/faster-whisper-base",
+            ),
+        ] {
+            assert_eq!(
+                path_param(OPENAI_MODEL_PATH, path).as_deref(),
+                Some(model),
+                "{path}"
+            );
+        }
+        assert_eq!(path_param(OPENAI_MODEL_PATH, "/v1/models/"), None);
+        assert_eq!(path_param("/v1/models", "/v1/models/x"), None);
     }
 
     #[test]

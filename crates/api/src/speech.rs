@@ -5,32 +5,45 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::limits::{MAX_TEXT_CHARS, SPEED_RANGE};
+use crate::limits::{MAX_TEXT_CHARS, SAMPLE_RATE_RANGE, SPEED_RANGE};
 use crate::query::{Query, non_empty, parse_number};
 
 /// Audio the tts service streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioFormat {
+    /// Raw signed 16-bit little-endian mono samples.
     #[default]
     Pcm,
+    /// 16-bit PCM WAV.
     Wav,
+    Mp3,
+    /// Opus in Ogg.
+    Opus,
+    Flac,
 }
 
 impl AudioFormat {
-    pub const NAMES: &'static str = "pcm, wav";
+    pub const NAMES: &'static str = "mp3, opus, flac, wav, pcm";
 
     pub fn parse(param: &str, value: Option<&str>, default: Self) -> Result<Self, ApiError> {
         match value.map(str::trim) {
             None | Some("") => Ok(default),
             Some("pcm") => Ok(Self::Pcm),
             Some("wav") => Ok(Self::Wav),
-            Some(other) => Err(ApiError::invalid_param(
+            Some("mp3") => Ok(Self::Mp3),
+            Some("opus") => Ok(Self::Opus),
+            Some("flac") => Ok(Self::Flac),
+            Some("aac") => Err(ApiError::invalid_param(
                 param,
                 format!(
-                    "unsupported {param} `{other}`; supported: {} (16-bit mono at the voice's sample rate)",
+                    "{param} `aac` is not available: no AAC encoder that streams builds into this service; supported: {}",
                     Self::NAMES
                 ),
+            )),
+            Some(other) => Err(ApiError::invalid_param(
+                param,
+                format!("unsupported {param} `{other}`; supported: {}", Self::NAMES),
             )),
         }
     }
@@ -39,8 +52,26 @@ impl AudioFormat {
         match self {
             Self::Pcm => "audio/pcm",
             Self::Wav => "audio/wav",
+            Self::Mp3 => "audio/mpeg",
+            Self::Opus => "audio/ogg; codecs=opus",
+            Self::Flac => "audio/flac",
         }
     }
+}
+
+/// OpenAI's `pcm` is 24 kHz ("24kHz (16-bit signed, low-endian), without the header").
+pub const OPENAI_PCM_RATE: u32 = 24_000;
+
+/// A requested output sample rate must lie in [`SAMPLE_RATE_RANGE`].
+pub fn check_sample_rate(rate: u32) -> Result<(), ApiError> {
+    let (min, max) = SAMPLE_RATE_RANGE;
+    if !(min..=max).contains(&rate) {
+        return Err(ApiError::invalid_param(
+            "sample_rate",
+            format!("`sample_rate` must be between {min} and {max} Hz, got {rate}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A speaker of a multi-speaker voice: by index (`3`) or by name (`"alice"`), a JSON number or
@@ -80,6 +111,9 @@ pub struct Synthesize {
     pub sentence_silence: Option<f32>,
     #[serde(default)]
     pub format: AudioFormat,
+    /// Output rate in Hz; the voice's own rate when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
 }
 
 impl Synthesize {
@@ -93,6 +127,7 @@ impl Synthesize {
             noise_w: None,
             sentence_silence: None,
             format,
+            sample_rate: None,
         }
     }
 
@@ -105,6 +140,7 @@ impl Synthesize {
             .get("speed")
             .map(|v| parse_number("speed", v))
             .transpose()?;
+        s.sample_rate = query.get("sample_rate").map(parse_rate).transpose()?;
         Ok(s)
     }
 
@@ -112,6 +148,9 @@ impl Synthesize {
         check_text(text_param, &self.text)?;
         if let Some(speed) = self.speed {
             check_speed(speed)?;
+        }
+        if let Some(rate) = self.sample_rate {
+            check_sample_rate(rate)?;
         }
         for (name, value, max) in [
             ("noise_scale", self.noise_scale, 2.0),
@@ -129,6 +168,15 @@ impl Synthesize {
         }
         Ok(())
     }
+}
+
+fn parse_rate(v: &str) -> Result<u32, ApiError> {
+    v.trim().parse().map_err(|_| {
+        ApiError::invalid_param(
+            "sample_rate",
+            format!("`sample_rate` must be a whole number of Hz, got `{v}`"),
+        )
+    })
 }
 
 /// Text to speak must be non-blank and at most [`MAX_TEXT_CHARS`] characters.
@@ -236,6 +284,8 @@ pub struct OpenAiSpeech {
     pub response_format: Option<String>,
     pub speed: Option<f32>,
     pub stream_format: Option<String>,
+    /// Extension: output rate in Hz (OpenAI's pcm is 24 kHz; other formats default to the voice's).
+    pub sample_rate: Option<u32>,
     /// Accepted for compatibility; Piper voices have no style prompt.
     #[allow(dead_code)]
     pub instructions: Option<String>,
@@ -263,8 +313,8 @@ pub struct SpeechPlan {
     pub sse: bool,
 }
 
-/// Parses and validates OpenAI's speech body. Without `response_format` the audio is WAV
-/// (OpenAI's mp3 default is not available).
+/// Parses and validates OpenAI's speech body. Without `response_format` the audio is mp3, as
+/// OpenAI's; `pcm` (and SSE, which carries pcm) is 24 kHz unless `sample_rate` says otherwise.
 pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
     let req: OpenAiSpeech = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
@@ -307,11 +357,14 @@ pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
         AudioFormat::parse(
             "response_format",
             req.response_format.as_deref(),
-            AudioFormat::Wav,
+            AudioFormat::Mp3,
         )?
     };
     let mut synth = Synthesize::new(input, format);
     synth.speed = req.speed;
+    synth.sample_rate = req
+        .sample_rate
+        .or((format == AudioFormat::Pcm).then_some(OPENAI_PCM_RATE));
     synth.validate("input")?;
     Ok(SpeechPlan { voice, synth, sse })
 }
@@ -378,7 +431,13 @@ mod tests {
             ("application/json", br#"{"text":"  "}"#, 400, "empty_text"),
             (
                 "application/json",
-                br#"{"text":"a","format":"mp3"}"#,
+                br#"{"text":"a","format":"ogg"}"#,
+                400,
+                "invalid_parameter",
+            ),
+            (
+                "application/json",
+                br#"{"text":"a","sample_rate":4000}"#,
                 400,
                 "invalid_parameter",
             ),
@@ -430,8 +489,21 @@ mod tests {
     fn openai_speech() {
         let p = parse_openai(br#"{"model":"tts-1","input":"Hello","voice":"alloy"}"#).unwrap();
         assert_eq!(
-            (p.voice.as_str(), p.synth.format, p.sse),
-            ("alloy", AudioFormat::Wav, false)
+            (p.voice.as_str(), p.synth.format, p.sse, p.synth.sample_rate),
+            ("alloy", AudioFormat::Mp3, false, None)
+        );
+        let p = parse_openai(
+            br#"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"pcm"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.synth.format, p.synth.sample_rate),
+            (AudioFormat::Pcm, Some(24_000))
+        );
+        let p = parse_openai(br#"{"model":"tts-1","input":"Hi","voice":"alloy","response_format":"opus","sample_rate":16000}"#).unwrap();
+        assert_eq!(
+            (p.synth.format, p.synth.sample_rate),
+            (AudioFormat::Opus, Some(16_000))
         );
         let p = parse_openai(br#"{"model":"gpt-4o-mini-tts","input":"Hi","voice":{"id":"en_US-joe-medium"},"stream_format":"sse","speed":0.25}"#).unwrap();
         assert_eq!(
@@ -444,9 +516,19 @@ mod tests {
     fn openai_speech_errors() {
         for (body, param, needle) in [
             (
-                r#"{"model":"tts-1","input":"a","voice":"alloy","response_format":"mp3"}"#,
+                r#"{"model":"tts-1","input":"a","voice":"alloy","response_format":"aiff"}"#,
                 "response_format",
-                "pcm, wav",
+                "mp3, opus, flac, wav, pcm",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","response_format":"aac"}"#,
+                "response_format",
+                "not available",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","sample_rate":96000}"#,
+                "sample_rate",
+                "8000",
             ),
             (
                 r#"{"model":"tts-1","input":"a","voice":"alloy","speed":4.5}"#,

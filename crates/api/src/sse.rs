@@ -1,8 +1,19 @@
 //! Server-sent event framing (`text/event-stream`).
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 pub const CONTENT_TYPE: &str = "text/event-stream";
+
+/// How often a stream with nothing to say writes a comment: each write tells the server
+/// whether its client is still there, so work for a client that left stops soon.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// A comment line, which clients skip.
+pub fn comment(text: &str) -> String {
+    format!(": {}\n\n", text.replace(['\r', '\n'], " "))
+}
 
 /// One event: an optional `event:` name, then the data, one `data:` line per line.
 pub fn event(name: Option<&str>, data: &str) -> String {
@@ -33,13 +44,18 @@ pub fn typed_json(data: &Value) -> String {
 
 /// Whether an `Accept` header asks for an event stream.
 pub fn accepts_event_stream(accept: Option<&str>) -> bool {
+    accepts(accept, CONTENT_TYPE)
+}
+
+/// Whether an `Accept` header names `media_type` (parameters such as `q` aside).
+pub fn accepts(accept: Option<&str>, media_type: &str) -> bool {
     accept.is_some_and(|a| {
         a.split(',').any(|m| {
             m.split(';')
                 .next()
                 .unwrap_or("")
                 .trim()
-                .eq_ignore_ascii_case(CONTENT_TYPE)
+                .eq_ignore_ascii_case(media_type)
         })
     })
 }
@@ -53,6 +69,7 @@ mod tests {
     fn frames() {
         assert_eq!(event(Some("done"), "{}"), "event: done\ndata: {}\n\n");
         assert_eq!(event(None, "a\r\nb"), "data: a\ndata: b\n\n");
+        assert_eq!(comment("still\nhere"), ": still here\n\n");
         assert_eq!(
             typed_json(&json!({"type": "x"})),
             "data: {\"type\":\"x\"}\n\n"

@@ -11,6 +11,9 @@ pub struct Transcript {
     pub text: String,
     #[serde(default)]
     pub language: Option<String>,
+    /// How sure language detection was; only when the language was detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_probability: Option<f64>,
     #[serde(default)]
     pub duration: f64,
     #[serde(default)]
@@ -19,6 +22,7 @@ pub struct Transcript {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
+    /// From 1, as faster-whisper numbers them (OpenAI's renderings count from 0).
     #[serde(default)]
     pub id: u32,
     pub start: f64,
@@ -159,7 +163,13 @@ pub fn render(
     granularities: Granularities,
 ) -> String {
     match format {
-        ResponseFormat::Json => json!({"text": t.text.trim()}).to_string(),
+        ResponseFormat::Json => {
+            let mut out = json!({"text": t.text.trim()});
+            if task == Task::Transcribe {
+                out["usage"] = usage(t);
+            }
+            out.to_string()
+        }
         ResponseFormat::Text => format!("{}\n", t.text.trim()),
         ResponseFormat::Srt => srt(t),
         ResponseFormat::Vtt => vtt(t),
@@ -167,31 +177,14 @@ pub fn render(
     }
 }
 
-/// OpenAI's `stream=true` events for a finished transcript: a `transcript.text.delta` per
-/// segment (their concatenation is the text), then `transcript.text.done`.
-pub fn stream_events(t: &Transcript) -> Vec<Value> {
-    let text = t.text.trim();
-    let mut deltas: Vec<&str> = t.segments.iter().map(|s| s.text.as_str()).collect();
-    if deltas.concat().trim() != text {
-        // Segments that do not add up to the text (or none): one delta with all of it.
-        deltas = vec![text];
-    }
-    if let Some(first) = deltas.first_mut() {
-        *first = first.trim_start();
-    }
-    if let Some(last) = deltas.last_mut() {
-        *last = last.trim_end();
-    }
-    let mut events: Vec<Value> = deltas
-        .into_iter()
-        .filter(|d| !d.is_empty())
-        .map(|d| json!({"type": "transcript.text.delta", "delta": d}))
-        .collect();
-    events.push(json!({"type": "transcript.text.done", "text": text}));
-    events
+/// OpenAI's `usage` of a transcription billed by the second (whisper-1's):
+/// `{"type":"duration","seconds":…}`, the seconds of audio uploaded.
+pub fn usage(t: &Transcript) -> Value {
+    json!({"type": "duration", "seconds": t.duration})
 }
 
-/// OpenAI's `verbose_json`.
+/// OpenAI's `verbose_json`, with `language_probability` (faster-whisper's, as speaches adds
+/// it) when the language was detected. Segments are numbered from 0, as OpenAI numbers them.
 pub fn verbose_json(t: &Transcript, task: Task, granularities: Granularities) -> Value {
     let mut out = json!({
         "task": task.as_str(),
@@ -199,13 +192,20 @@ pub fn verbose_json(t: &Transcript, task: Task, granularities: Granularities) ->
         "duration": t.duration,
         "text": t.text.trim(),
     });
+    if let Some(p) = t.language_probability {
+        out["language_probability"] = json!(p);
+    }
+    if task == Task::Transcribe {
+        out["usage"] = usage(t);
+    }
     if granularities.segment {
         out["segments"] = t
             .segments
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(id, s)| {
                 json!({
-                    "id": s.id,
+                    "id": id,
                     // Whisper's seek is the window offset in 10 ms mel frames.
                     "seek": s.seek.unwrap_or((s.start * 100.0).max(0.0) as u64),
                     "start": s.start,
@@ -396,10 +396,10 @@ mod tests {
             "language": "en",
             "duration": 3.5,
             "segments": [
-                {"id": 0, "start": 0.0, "end": 1.5, "text": " Hello world.", "avg_logprob": -0.2, "no_speech_prob": 0.01,
+                {"id": 1, "start": 0.0, "end": 1.5, "text": " Hello world.", "avg_logprob": -0.2, "no_speech_prob": 0.01,
                  "words": [{"start": 0.0, "end": 0.6, "word": " Hello", "probability": 0.9},
                            {"start": 0.6, "end": 1.5, "word": " world.", "probability": 0.8}]},
-                {"id": 1, "start": 3661.0005, "end": 3662.25, "text": " Bye.", "avg_logprob": -0.3, "no_speech_prob": 0.02}
+                {"id": 2, "start": 3661.0005, "end": 3662.25, "text": " Bye.", "avg_logprob": -0.3, "no_speech_prob": 0.02}
             ]
         }))
         .unwrap()
@@ -411,6 +411,11 @@ mod tests {
         let g = Granularities::default();
         assert_eq!(
             render(&t, ResponseFormat::Json, Task::Transcribe, g),
+            r#"{"text":"Hello world. Bye.","usage":{"seconds":3.5,"type":"duration"}}"#
+        );
+        // OpenAI's translation object carries no usage.
+        assert_eq!(
+            render(&t, ResponseFormat::Json, Task::Translate, g),
             r#"{"text":"Hello world. Bye."}"#
         );
         assert_eq!(
@@ -446,6 +451,16 @@ mod tests {
         assert_eq!(v["task"], "translate");
         assert_eq!(v["language"], "english");
         assert_eq!(v["duration"], 3.5);
+        assert!(v.get("usage").is_none());
+        assert!(v.get("language_probability").is_none());
+        // faster-whisper's ids count from 1, OpenAI's from 0.
+        assert_eq!(
+            (
+                v["segments"][0]["id"].as_u64(),
+                v["segments"][1]["id"].as_u64()
+            ),
+            (Some(0), Some(1))
+        );
         assert_eq!(v["segments"][1]["seek"], 366100);
         assert_eq!(v["segments"][0]["tokens"], json!([]));
         assert_eq!(
@@ -463,6 +478,13 @@ mod tests {
         assert!(v.get("segments").is_none());
         let v = verbose_json(&t, Task::Transcribe, Granularities::default());
         assert!(v.get("words").is_none());
+        assert_eq!(v["usage"], json!({"type": "duration", "seconds": 3.5}));
+        let detected = Transcript {
+            language_probability: Some(0.75),
+            ..t
+        };
+        let v = verbose_json(&detected, Task::Transcribe, Granularities::default());
+        assert_eq!(v["language_probability"], 0.75);
     }
 
     #[test]
@@ -483,26 +505,6 @@ mod tests {
         );
         assert_eq!(Granularities::parse([]).unwrap(), Granularities::default());
         assert!(Granularities::parse(["char"]).is_err());
-    }
-
-    #[test]
-    fn stream_deltas_add_up_to_the_text() {
-        let events = stream_events(&sample());
-        assert_eq!(events.len(), 3);
-        let joined: String = events[..2]
-            .iter()
-            .map(|e| e["delta"].as_str().unwrap())
-            .collect();
-        assert_eq!(joined, "Hello world. Bye.");
-        assert_eq!(
-            events[2],
-            json!({"type": "transcript.text.done", "text": "Hello world. Bye."})
-        );
-        let bare: Transcript = serde_json::from_str(r#"{"text":" Just text. "}"#).unwrap();
-        let events = stream_events(&bare);
-        assert_eq!(events[0]["delta"], "Just text.");
-        let empty: Transcript = serde_json::from_str(r#"{"text":""}"#).unwrap();
-        assert_eq!(stream_events(&empty).len(), 1);
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub const OPENAI_VOICES: &[(&str, &[&str])] = &[
     ),
     ("shimmer", &["en_US-libritts_r-medium", "en_US-lessac-high"]),
     ("verse", &["en_US-john-medium", "en_US-hfc_male-medium"]),
+    // The gpt-realtime voices, also offered by gpt-4o-mini-tts.
+    ("marin", &["en_US-hfc_female-medium", "en_US-amy-medium"]),
+    ("cedar", &["en_US-hfc_male-medium", "en_US-ryan-medium"]),
 ];
 
 impl VoiceList {
@@ -145,6 +148,9 @@ mod tests {
         let resolve = |name: &str| many.resolve_openai(name).unwrap().unwrap();
         assert_eq!(resolve("coral"), "en_US-amy-medium");
         assert_eq!(resolve("echo"), "en_US-joe-medium");
+        assert_eq!(resolve("marin"), "en_US-amy-medium");
+        let cedar = resolve("Cedar");
+        assert!(cedar.starts_with("en_"), "{cedar}");
         // Installed ids are not aliases: the tts catalogue passes them through before asking.
         assert!(many.resolve_openai("de_DE-thorsten-medium").is_none());
         // No preference installed: English voices by position, never the German one.

@@ -112,7 +112,7 @@ codes! {
     AudioTooLarge = "audio_too_large" => 413,
 
     // Transcription.
-    /// No installed Whisper model has that name.
+    /// No installed model has that name (a Whisper model, or an OpenAI speech model name).
     ModelNotFound = "model_not_found" => 404,
 
     // Synthesis.
