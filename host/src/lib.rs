@@ -9,27 +9,32 @@
 //!   preinit/   `vox preinit`: run a component's initialisation, snapshot it with wizer
 //!   runtime/   wasmtime: engine, compile cache, stores, instance pools, service chaining
 //!   config/    the manifest, validated: components, variables, routes, outbound policies
-//!   files, logging   leaves: atomic writes and file stamps; host and component logs
+//!   files, logging, body, metrics   leaves: atomic writes and file stamps; host and
+//!              component logs; metered bodies; the Prometheus metrics
 //! ```
 //!
 //! `server` and `preinit` are side by side: neither uses the other. Inside `runtime`, the
 //! hooks behind a component's outgoing HTTP reach other components through the `Dispatch`
 //! trait the runtime implements, so nothing below the runtime depends on it.
 
+pub mod body;
 pub mod config;
 pub mod files;
 pub mod logging;
+pub mod metrics;
 pub mod preinit;
 pub mod runtime;
 pub mod server;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
 pub use config::App;
+use metrics::Metrics;
 pub use runtime::InstanceLimits;
 use runtime::cache::{self, CompileCache};
 use runtime::engine;
@@ -53,6 +58,8 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     /// Compiled-code cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
+    /// Where the Prometheus scrape endpoint (`GET /metrics`) listens; `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -65,6 +72,7 @@ impl Config {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_dir: None,
             cache_dir: Some(cache::default_dir()),
+            metrics_listen: None,
         }
     }
 }
@@ -74,6 +82,8 @@ pub struct Prepared {
     pub app: App,
     pub server: Server,
     pub log_dir: PathBuf,
+    /// The scrape endpoint, when `Config::metrics_listen` asked for one.
+    pub metrics: Option<server::MetricsEndpoint>,
     _epoch: engine::EpochTicker,
 }
 
@@ -91,20 +101,32 @@ impl Prepared {
             .log_dir
             .clone()
             .unwrap_or_else(|| app.root.join(".spin").join("logs"));
-        let runtime =
-            runtime::Runtime::new(&app, &engine, compiled, config.instances.clone(), &log_dir)?;
+        let metrics = Arc::new(Metrics::new());
+        let runtime = runtime::Runtime::new(
+            &app,
+            &engine,
+            compiled,
+            config.instances.clone(),
+            &log_dir,
+            metrics.clone(),
+        )?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let metrics_endpoint = match config.metrics_listen {
+            Some(addr) => Some(server::MetricsEndpoint::bind(addr, metrics.clone()).await?),
+            None => None,
+        };
         let limits = RequestLimits {
             max_body_size: config.max_body_size,
             request_timeout: config.instances.request_timeout,
         };
-        let server = Server::new(listener, runtime, limits, config.shutdown_grace);
+        let server = Server::new(listener, runtime, limits, config.shutdown_grace, metrics);
         Ok(Self {
             app,
             server,
             log_dir,
+            metrics: metrics_endpoint,
             _epoch: engine::EpochTicker::start(&engine),
         })
     }
@@ -125,12 +147,29 @@ impl Prepared {
             };
             out.push_str(&format!("  {component}: {base}{path}{kind}\n"));
         }
+        if let Some(metrics) = &self.metrics {
+            out.push_str(&format!(
+                "Metrics: http://{}/metrics\n",
+                metrics.local_addr()?
+            ));
+        }
         Ok(out)
     }
 
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Self { server, _epoch, .. } = self;
-        server.run(shutdown).await
+        let Self {
+            server,
+            metrics,
+            _epoch,
+            ..
+        } = self;
+        // The scrape endpoint lives as long as the server; it has nothing to drain.
+        let scrape = metrics.map(|m| tokio::spawn(m.run()));
+        let served = server.run(shutdown).await;
+        if let Some(scrape) = scrape {
+            scrape.abort();
+        }
+        served
     }
 }
 

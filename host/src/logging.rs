@@ -7,22 +7,42 @@ use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 use wasmtime_wasi::cli::OutputFile;
 
+/// How host log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `INFO request request_id=… method=POST path=/api/asr … status=200`.
+    Text,
+    /// One JSON object per line: `{"timestamp","level","fields":{…},"span":{…}}`.
+    Json,
+}
+
 /// Installs the stderr logger. `level` (or `RUST_LOG`) raises verbosity; by default only
 /// vox's own request lines and warnings show, not the runtime's internals.
-pub fn init(level: Option<&str>) {
+pub fn init(level: Option<&str>, format: LogFormat) {
     let filter = match level {
         Some(level) => EnvFilter::new(format!("warn,vox={level},wasmtime_wasi_http={level}")),
         None => {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off,vox=info"))
         }
     };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .compact()
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .compact()
+            .try_init(),
+        // Flattened, so a request line's fields sit at the top level; the current span (the
+        // request and its id) rides along for lines logged while a request is handled.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Where a component's stdout and stderr go: `<dir>/<id>_stdout.txt` and `<dir>/<id>_stderr.txt`.

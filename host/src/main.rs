@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use vox::InstanceLimits;
+use vox::logging::LogFormat;
 
 #[derive(Parser)]
 #[command(
@@ -71,12 +72,20 @@ struct Up {
     /// Time a request may take to arrive and get response headers (408/504 after), e.g. "300s".
     #[arg(long, default_value_t = Seconds(InstanceLimits::default().request_timeout))]
     request_timeout: Seconds,
+    /// How long a streamed response may go without data once its headers are sent, e.g. "120s".
+    #[arg(long, default_value_t = Seconds(InstanceLimits::default().stream_idle_timeout))]
+    stream_idle_timeout: Seconds,
     /// Requests one instance serves before it is replaced.
     #[arg(long, default_value_t = InstanceLimits::default().max_reuse)]
     max_instance_reuse: usize,
-    /// Requests one instance serves concurrently.
+    /// Requests one instance serves concurrently (a component's `tool.vox.instance_concurrency`
+    /// overrides it).
     #[arg(long, default_value_t = InstanceLimits::default().max_concurrent)]
     max_instance_concurrency: usize,
+    /// Most linear memory one instance may hold, e.g. "2 GiB" (default: wasm32's 4 GiB; a
+    /// component's `tool.vox.max_memory` overrides it).
+    #[arg(long, value_parser = parse_size)]
+    max_instance_memory: Option<u64>,
     /// How long an idle instance is kept for reuse, e.g. "1s".
     #[arg(long, default_value_t = Seconds(InstanceLimits::default().idle_timeout))]
     idle_instance_timeout: Seconds,
@@ -98,6 +107,12 @@ struct Up {
     /// Host log level (error, warn, info, debug, trace); RUST_LOG also works.
     #[arg(long)]
     log_level: Option<String>,
+    /// Host log lines as text or as one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Serve Prometheus metrics at http://<addr>/metrics (port 0 picks one; off by default).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
 }
 
 /// A duration flag: any form humantime reads ("300s", "5m", "1h 30m"); shown in seconds.
@@ -118,13 +133,17 @@ impl fmt::Display for Seconds {
     }
 }
 
+fn parse_size(s: &str) -> anyhow::Result<u64> {
+    vox::config::parse_bytes(&toml::Value::String(s.to_string()))
+}
+
 fn main() -> std::process::ExitCode {
     let command = Cli::parse().command;
-    let log_level = match &command {
-        Command::Up(up) => up.log_level.clone(),
-        Command::Preinit(_) => None,
+    let (log_level, log_format) = match &command {
+        Command::Up(up) => (up.log_level.clone(), up.log_format),
+        Command::Preinit(_) => (None, LogFormat::Text),
     };
-    vox::logging::init(log_level.as_deref());
+    vox::logging::init(log_level.as_deref(), log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -186,12 +205,15 @@ async fn serve(up: Up) -> anyhow::Result<()> {
     config.max_body_size = up.max_body_size;
     config.shutdown_grace = up.shutdown_grace.0;
     config.log_dir = up.log_dir;
+    config.metrics_listen = up.metrics_listen;
     config.instances = InstanceLimits {
         max_reuse: up.max_instance_reuse.max(1),
         max_concurrent: up.max_instance_concurrency.max(1),
         idle_timeout: up.idle_instance_timeout.0,
         max_instances: up.max_instances.max(1),
         request_timeout: up.request_timeout.0,
+        stream_idle_timeout: up.stream_idle_timeout.0,
+        max_memory: up.max_instance_memory,
     };
     if up.no_cache {
         config.cache_dir = None;

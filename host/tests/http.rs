@@ -21,6 +21,10 @@ route = "/api/..."
 component = "front"
 
 [[trigger.http]]
+route = "/v1/..."
+component = "front"
+
+[[trigger.http]]
 route = "/api/exact/headers"
 component = "exact"
 
@@ -393,9 +397,108 @@ async fn body_size_and_time_limits() {
     let busy = get(vox.addr, "/api/spin?ms=5000").await;
     assert_eq!(busy.status, 504, "a guest busy in a loop is interrupted");
 
+    // Under /v1/ the host answers in OpenAI's error shape, as the gateway does there.
+    let openai = |resp: &support::Reply, status: u16, code: &str, kind: &str| {
+        assert_eq!(resp.status, status, "{code}");
+        let error = &resp.json()["error"];
+        assert_eq!(
+            (error["code"].as_str(), error["type"].as_str()),
+            (Some(code), Some(kind)),
+            "{error}"
+        );
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(error.get("param").is_some_and(|p| p.is_null()), "{error}");
+    };
+    let declared = send(vox.addr, "POST", "/v1/length", vec![b'x'; 1001]).await;
+    openai(&declared, 413, "payload_too_large", "invalid_request_error");
+    let chunked = send_stream(
+        vox.addr,
+        "/v1/length",
+        &["y".repeat(800), "y".repeat(800)],
+        None,
+        false,
+    )
+    .await;
+    openai(&chunked, 413, "payload_too_large", "invalid_request_error");
+    // Which of the two timeouts a stalled body meets on a fresh instance is a race of two
+    // equal deadlines (the 408 itself is checked above); here the shape is what is checked.
+    let stalled = send_stream(vox.addr, "/v1/length", &["z".repeat(10)], Some(100), true).await;
+    match stalled.status {
+        408 => openai(&stalled, 408, "request_timeout", "invalid_request_error"),
+        _ => openai(&stalled, 504, "component_timeout", "server_error"),
+    }
+    let slow = get(vox.addr, "/v1/sleep?ms=5000").await;
+    openai(&slow, 504, "component_timeout", "server_error");
+
     assert_eq!(
         get(vox.addr, "/api/counter").await.status,
         200,
         "still serving"
     );
+}
+
+/// The probe with `[component.front.tool.vox]` settings: one request per instance, and a
+/// memory limit.
+const ISOLATED_APP: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "isolated-app"
+
+[[trigger.http]]
+route = "/api/..."
+component = "front"
+
+[component.front]
+source = "{probe}"
+
+[component.front.tool.vox]
+instance_concurrency = 1
+max_memory = "64 MiB"
+"#;
+
+#[tokio::test]
+async fn one_request_per_instance_keeps_a_trap_from_failing_others() {
+    let app = AppDir::new(ISOLATED_APP);
+    let vox = start_with_env(&app, &[], &[]);
+    assert_eq!(get(vox.addr, "/api/counter").await.json()["count"], 1);
+    let sleeping = tokio::spawn(get(vox.addr, "/api/sleep?ms=1500"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The sleeping instance takes nothing else: this one is fresh (it would count 3 on the
+    // instance that serves everything at once).
+    assert_eq!(
+        get(vox.addr, "/api/counter").await.json()["count"],
+        1,
+        "a second instance while the first is busy"
+    );
+    let trapped = get(vox.addr, "/api/trap").await;
+    assert_eq!(trapped.status, 500);
+    let slept = sleeping.await.unwrap();
+    assert_eq!(
+        slept.status,
+        200,
+        "the trap failed another request: {}",
+        slept.text()
+    );
+    assert_eq!(slept.json()["slept_ms"], 1500);
+}
+
+#[tokio::test]
+async fn an_instance_past_its_memory_limit_fails_only_its_request() {
+    let app = AppDir::new(ISOLATED_APP);
+    let vox = start_with_env(&app, &[], &[]);
+    let within = get(vox.addr, "/api/alloc?mb=16").await;
+    assert_eq!(within.status, 200, "{}", within.text());
+    let past = get(vox.addr, "/api/alloc?mb=128").await;
+    assert_eq!(past.status, 500, "{}", past.text());
+    let error = past.json();
+    assert_eq!(error["error"]["code"], "component_failed");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("67108864-byte limit"),
+        "the message names the limit: {message}"
+    );
+    // The instance that hit its limit is gone; the next request gets a fresh one.
+    let after = get(vox.addr, "/api/alloc?mb=16").await;
+    assert_eq!(after.status, 200, "{}", after.text());
 }

@@ -47,12 +47,16 @@ async fn second_start_loads_compiled_code_from_the_cache() {
         vox.stderr()
     };
 
-    serve_once().await;
+    let log = serve_once().await;
     assert_eq!(compiled(), 1, "one compiled component cached");
+    assert!(
+        log.contains("compiling: the first start of this build"),
+        "a first start says what it is compiling:\n{log}"
+    );
 
     let log = serve_once().await;
     assert!(
-        log.contains("Cached"),
+        log.contains("Cached") && !log.contains("compiling"),
         "second start should hit the cache:\n{log}"
     );
 
@@ -111,4 +115,19 @@ async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// An instance retired while its response still streams (here: idle past
+/// `--stream-idle-timeout`) cuts the response short: the client sees an incomplete transfer,
+/// never an ending that looks complete.
+#[tokio::test]
+async fn a_stream_cut_by_its_instance_ending_is_incomplete() {
+    let app = AppDir::new(APP);
+    let vox = start(&app, &["--stream-idle-timeout", "1s"]);
+    let mut stream = Duplex::open(vox.addr, "POST", "/echo", "before;").await;
+    stream.expect("before;").await;
+    // Nothing more is sent: the stream sits idle past its timeout and the instance is retired.
+    let end = stream.end().await;
+    assert!(end.is_err(), "the cut stream ended as if complete: {end:?}");
+    assert_eq!(get(vox.addr, "/counter").await.status, 200, "still serving");
 }

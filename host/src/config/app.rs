@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::manifest::{FileMount, Manifest, RouteDecl};
+use super::manifest::{ComponentDecl, FileMount, Manifest, RouteDecl, VoxToolDecl};
 use super::outbound::OutboundPolicy;
 use super::routes::{Route, Router};
 use super::variables::{AppVariables, ComponentVariables};
@@ -26,6 +26,17 @@ pub struct ComponentSpec {
     pub environment: BTreeMap<String, String>,
     pub variables: ComponentVariables,
     pub outbound: OutboundPolicy,
+    pub instances: InstanceSettings,
+}
+
+/// What `[component.<id>.tool.vox]` sets for one component's instances; unset, the host's
+/// flags decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceSettings {
+    /// Requests one instance serves at the same time.
+    pub concurrency: Option<usize>,
+    /// Most linear memory one instance may hold, in bytes.
+    pub max_memory: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +121,7 @@ impl App {
             let outbound =
                 OutboundPolicy::parse(&hosts, &format!("{field}.allowed_outbound_hosts"))?;
             let variables = ComponentVariables::resolve(&vars, &decl.variables, id)?;
+            let instances = instance_settings(decl, &format!("{field}.tool.vox"))?;
             let spec = ComponentSpec {
                 id: id.clone(),
                 source,
@@ -117,6 +129,7 @@ impl App {
                 environment: decl.environment.clone(),
                 variables,
                 outbound,
+                instances,
             };
             components.insert(id.clone(), spec);
         }
@@ -230,4 +243,79 @@ fn check_component_id(id: &str) -> anyhow::Result<()> {
         bail!("invalid component id {id:?}: use lowercase kebab-case, e.g. \"my-component\"");
     }
     Ok(())
+}
+
+/// Reads `tool.vox` of a component; other tools' tables are theirs.
+fn instance_settings(decl: &ComponentDecl, field: &str) -> anyhow::Result<InstanceSettings> {
+    let Some(table) = decl.tool.get("vox") else {
+        return Ok(InstanceSettings::default());
+    };
+    let decl: VoxToolDecl = table
+        .clone()
+        .try_into()
+        .map_err(|e| anyhow::anyhow!("{field}: {e}"))?;
+    if decl.instance_concurrency == Some(0) {
+        bail!("{field}.instance_concurrency: must be at least 1");
+    }
+    let max_memory = decl
+        .max_memory
+        .as_ref()
+        .map(|v| parse_bytes(v).with_context(|| format!("{field}.max_memory")))
+        .transpose()?;
+    Ok(InstanceSettings {
+        concurrency: decl.instance_concurrency,
+        max_memory,
+    })
+}
+
+/// A size in bytes: an integer, or a string of a number and a unit (`B`, `KiB`, `MiB`, `GiB`,
+/// or `KB`/`MB`/`GB` in powers of ten).
+pub fn parse_bytes(value: &toml::Value) -> anyhow::Result<u64> {
+    let text = match value {
+        toml::Value::Integer(n) if *n > 0 => return Ok(*n as u64),
+        toml::Value::String(s) => s.trim(),
+        other => {
+            bail!("expected a positive number of bytes or a size such as \"2 GiB\", found {other}")
+        }
+    };
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a size such as \"2 GiB\""))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => bail!("{text:?}: unknown unit {other:?} (B, KiB, MiB, GiB, KB, MB, GB)"),
+    };
+    let bytes = number * scale as f64;
+    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+        bail!("{text:?} is not a positive size");
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        let ok = |v: toml::Value| parse_bytes(&v).unwrap();
+        assert_eq!(ok(4096.into()), 4096);
+        assert_eq!(ok("2 GiB".into()), 2 << 30);
+        assert_eq!(ok("512MiB".into()), 512 << 20);
+        assert_eq!(ok("1.5 GB".into()), 1_500_000_000);
+        for bad in ["", "lots", "2 TiB", "0", "-1 MiB"] {
+            assert!(parse_bytes(&bad.into()).is_err(), "{bad:?}");
+        }
+        assert!(parse_bytes(&0.into()).is_err());
+    }
 }

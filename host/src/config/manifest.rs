@@ -84,6 +84,22 @@ pub struct ComponentDecl {
     /// Build settings are for `spin build`; the host ignores them.
     #[serde(default)]
     pub build: Option<toml::Value>,
+    /// Settings for tools other than Spin, `[component.<id>.tool.<tool>]`, which Spin ignores;
+    /// `vox up` reads its own, `tool.vox` ([`VoxToolDecl`]).
+    #[serde(default)]
+    pub tool: BTreeMap<String, toml::Value>,
+}
+
+/// `[component.<id>.tool.vox]`: how `vox up` runs this component's instances.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoxToolDecl {
+    /// Requests one instance serves at the same time (`--max-instance-concurrency` otherwise).
+    #[serde(default)]
+    pub instance_concurrency: Option<usize>,
+    /// Most linear memory one instance may hold: bytes, or a string such as `"2 GiB"`.
+    #[serde(default)]
+    pub max_memory: Option<toml::Value>,
 }
 
 /// `files = ["dir", { source = "dir", destination = "/guest" }]`.

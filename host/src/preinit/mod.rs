@@ -21,6 +21,7 @@ use crate::files::write_atomically;
 use crate::logging::ComponentLogs;
 use crate::runtime::chaining::OutboundHooks;
 use crate::runtime::engine;
+use crate::runtime::memory::MemoryLimiter;
 use crate::runtime::store::{self, Host};
 
 /// The interface a component exports to be pre-initialised.
@@ -116,6 +117,8 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
         &logs,
         Box::new(hooks),
         Arc::new(spec.variables.clone()),
+        // The snapshot is taken without a limit; instances of it run with theirs.
+        MemoryLimiter::new(None, Arc::default()),
     )?;
     let instance = linker
         .instantiate_async(&mut store, &component)

@@ -58,7 +58,7 @@ impl CompileCache {
             tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let loaded = cache
-                    .load(&engine, &source)
+                    .load(&engine, &id, &source)
                     .with_context(|| format!("component.{id}.source"));
                 (id, loaded, started.elapsed())
             })
@@ -73,9 +73,15 @@ impl CompileCache {
         Ok(compiled)
     }
 
-    fn load(&self, engine: &Engine, source: &Path) -> anyhow::Result<(Component, Outcome)> {
+    fn load(
+        &self,
+        engine: &Engine,
+        id: &str,
+        source: &Path,
+    ) -> anyhow::Result<(Component, Outcome)> {
         let Some(dir) = &self.dir else {
             let wasm = read(source)?;
+            tracing::info!(component = %id, mb = wasm.len() >> 20, "compiling (no cache: every start compiles)");
             return Ok((compile(engine, &wasm, source)?, Outcome::Compiled));
         };
         // A pre-initialised component is hundreds of MB: hashing it on every start would cost
@@ -98,6 +104,8 @@ impl CompileCache {
         if let Some(component) = cached(engine, &path) {
             return Ok((component, Outcome::Cached));
         }
+        // Tens of seconds for a large component, once per build: say so before the wait.
+        tracing::info!(component = %id, mb = wasm.len() >> 20, "compiling: the first start of this build; later starts load it from the cache");
         let component = compile(engine, &wasm, source)?;
         if let Err(e) = store(&path, &component) {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache compiled component");

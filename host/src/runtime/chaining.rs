@@ -3,8 +3,10 @@
 
 use std::sync::{Arc, Weak};
 
+use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiHttpHooks};
 
+use super::activity::{ActiveBody, Activity, RequestTag};
 use super::dispatch::{CallError, Dispatch, Request, Response};
 use crate::config::outbound::{OutboundPolicy, chained_component};
 
@@ -19,6 +21,8 @@ pub struct OutboundHooks {
     /// Weak: the runtime owns the instances that hold these hooks. `None` outside a running
     /// app (`vox preinit`), where no other component can be reached.
     runtime: Option<Weak<dyn Dispatch>>,
+    /// The instance's own activity, kept up by the chained responses it reads.
+    activity: Option<Arc<Activity>>,
 }
 
 impl OutboundHooks {
@@ -36,6 +40,15 @@ impl OutboundHooks {
             component: component.into(),
             policy: Arc::new(policy),
             runtime,
+            activity: None,
+        }
+    }
+
+    /// The hooks of one instance, whose chained responses count as its activity.
+    pub fn for_instance(&self, activity: &Arc<Activity>) -> Self {
+        Self {
+            activity: Some(activity.clone()),
+            ..self.clone()
         }
     }
 }
@@ -71,24 +84,34 @@ impl WasiHttpHooks for OutboundHooks {
                 self.component.clone(),
                 target.to_string(),
                 request,
+                self.activity.clone(),
             )),
             None => Box::new(forward(request, options)),
         }
     }
 }
 
-/// In-process call to another component of the app; bodies stay streams.
+/// In-process call to another component of the app; bodies stay streams, and the response
+/// flowing in counts as the caller's activity too.
 async fn chain(
     runtime: Option<Weak<dyn Dispatch>>,
     caller: Arc<str>,
     target: String,
     request: Request,
+    activity: Option<Arc<Activity>>,
 ) -> SendResult {
     let runtime = runtime
         .and_then(|runtime| runtime.upgrade())
         .ok_or(Error::DestinationUnavailable)?;
     match runtime.call_chained(&target, request).await {
-        Ok(response) => Ok((response, no_io())),
+        Ok(response) => {
+            let response = match activity {
+                Some(activity) => response
+                    .map(|body| ActiveBody::new(body, RequestTag::of(&activity)).boxed_unsync()),
+                None => response,
+            };
+            Ok((response, no_io()))
+        }
         Err(CallError::UnknownComponent) => {
             tracing::warn!(component = %caller, target = %target, "chained request to a component with no trigger");
             Err(Error::DestinationNotFound)

@@ -14,11 +14,14 @@ use wasmtime_wasi_http::handler::{
     HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
 };
 
+use super::activity::{Activity, RequestTag};
 use super::chaining::OutboundHooks;
+use super::memory::{MemoryLimiter, MemoryReport};
 use super::store::{self, Host};
 use crate::config::ComponentSpec;
 use crate::config::variables::ComponentVariables;
 use crate::logging::ComponentLogs;
+use crate::metrics::Metrics;
 
 /// How instances are reused; defaults follow Spin.
 #[derive(Debug, Clone)]
@@ -33,6 +36,11 @@ pub struct InstanceLimits {
     pub max_instances: usize,
     /// How long a guest may take to produce response headers.
     pub request_timeout: Duration,
+    /// Once an instance has answered, how long its response streams may sit without data
+    /// before it is retired; a stream that keeps flowing may run for as long as it flows.
+    pub stream_idle_timeout: Duration,
+    /// Most linear memory one instance may hold, in bytes; `None`, wasm32's 4 GiB.
+    pub max_memory: Option<u64>,
 }
 
 impl Default for InstanceLimits {
@@ -43,6 +51,8 @@ impl Default for InstanceLimits {
             idle_timeout: Duration::from_secs(1),
             max_instances: 8,
             request_timeout: Duration::from_secs(300),
+            stream_idle_timeout: Duration::from_secs(120),
+            max_memory: None,
         }
     }
 }
@@ -58,6 +68,7 @@ pub struct ComponentInstances {
     variables: Arc<ComponentVariables>,
     instance_slots: Arc<Semaphore>,
     next_instance: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl ComponentInstances {
@@ -68,7 +79,16 @@ impl ComponentInstances {
         limits: InstanceLimits,
         logs: ComponentLogs,
         hooks: OutboundHooks,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
+        // `[component.<id>.tool.vox]` settles what the flags leave to each component.
+        let mut limits = limits;
+        if let Some(concurrency) = spec.instances.concurrency {
+            limits.max_concurrent = concurrency;
+        }
+        if let Some(bytes) = spec.instances.max_memory {
+            limits.max_memory = Some(bytes);
+        }
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
@@ -91,16 +111,22 @@ impl ComponentInstances {
             logs,
             hooks,
             next_instance: AtomicU64::new(0),
+            metrics,
         })
     }
 
-    fn new_store(&self) -> anyhow::Result<Store<Host>> {
+    fn new_store(
+        &self,
+        activity: &Arc<Activity>,
+        memory: &Arc<MemoryReport>,
+    ) -> anyhow::Result<Store<Host>> {
         store::new_store(
             self.component.engine(),
             &self.spec,
             &self.logs,
-            Box::new(self.hooks.clone()),
+            Box::new(self.hooks.for_instance(activity)),
             self.variables.clone(),
+            MemoryLimiter::new(self.limits.max_memory, memory.clone()),
         )
     }
 }
@@ -113,10 +139,16 @@ impl HandlerState for ComponentInstances {
     async fn instantiate(&self) -> wasmtime::Result<Instance<Host, Expiration, Worker>> {
         let slot = self.instance_slots.clone().acquire_owned().await?;
         let instance = self.next_instance.fetch_add(1, Ordering::Relaxed);
-        let mut store = self.new_store().map_err(wasmtime::Error::from_anyhow)?;
+        let activity = Activity::new();
+        let memory = Arc::new(MemoryReport::default());
+        let mut store = self
+            .new_store(&activity, &memory)
+            .map_err(wasmtime::Error::from_anyhow)?;
         let started = Instant::now();
         let proxy = self.pre.instantiate_async(&mut store).await?;
-        tracing::debug!(component = %self.spec.id, instance, ms = started.elapsed().as_millis() as u64, "instantiated");
+        let took = started.elapsed();
+        tracing::debug!(component = %self.spec.id, instance, ms = took.as_millis() as u64, "instantiated");
+        self.metrics.instance_started(&self.spec.id, took);
         Ok(Instance {
             store,
             proxy,
@@ -124,22 +156,30 @@ impl HandlerState for ComponentInstances {
             expiration: Expiration {
                 idle_timeout: self.limits.idle_timeout,
                 request_timeout: self.limits.request_timeout,
+                stream_idle_timeout: self.limits.stream_idle_timeout,
+                activity: activity.clone(),
                 sleep: Box::pin(tokio::time::sleep(Duration::MAX)),
             },
             state: Worker {
                 component: self.spec.id.clone(),
                 instance,
                 limits: self.limits.clone(),
+                metrics: self.metrics.clone(),
+                activity,
+                memory,
                 _slot: slot,
             },
         })
     }
 }
 
-/// Retires an instance once idle too long, or once its requests have all overrun.
+/// Retires an instance once idle too long, once its requests have all overrun, or once it has
+/// answered and its response streams have stopped moving.
 pub struct Expiration {
     idle_timeout: Duration,
     request_timeout: Duration,
+    stream_idle_timeout: Duration,
+    activity: Arc<Activity>,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -151,9 +191,11 @@ impl WorkerExpiration for Expiration {
         start: Instant,
     ) -> Poll<()> {
         let me = self.get_mut();
-        let timeout = match status {
-            WorkerStatus::Idle => me.idle_timeout,
-            WorkerStatus::Requests | WorkerStatus::PostReturn => me.request_timeout,
+        let (start, timeout) = match status {
+            WorkerStatus::Idle => (start, me.idle_timeout),
+            WorkerStatus::Requests => (start, me.request_timeout),
+            // Every request has its headers; what runs now feeds their bodies.
+            WorkerStatus::PostReturn => (start.max(me.activity.last()), me.stream_idle_timeout),
         };
         let Some(deadline) = start.checked_add(timeout) else {
             return Poll::Pending;
@@ -162,7 +204,13 @@ impl WorkerExpiration for Expiration {
         if me.sleep.deadline() != deadline {
             me.sleep.as_mut().reset(deadline);
         }
-        me.sleep.as_mut().poll(cx)
+        let expired = me.sleep.as_mut().poll(cx);
+        // Ended with work in flight: marked now, before the store (and with it the streams it
+        // feeds) is dropped, so those bodies end in an error.
+        if expired.is_ready() && status != WorkerStatus::Idle {
+            me.activity.end();
+        }
+        expired
     }
 }
 
@@ -179,13 +227,18 @@ pub struct Worker {
     component: String,
     instance: u64,
     limits: InstanceLimits,
+    metrics: Arc<Metrics>,
+    /// Shared with the instance's [`Expiration`]; handed to each request it takes.
+    activity: Arc<Activity>,
+    /// What its memory limit refused; handed to each request it takes.
+    memory: Arc<MemoryReport>,
     /// Frees a place in the component's instance budget when the instance is dropped.
     _slot: OwnedSemaphorePermit,
 }
 
 impl WorkerState for Worker {
     type StoreData = Host;
-    type RequestData = u64;
+    type RequestData = RequestTag;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.limits.max_reuse {
@@ -200,19 +253,27 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         _store: StoreContextMut<'_, Host>,
-        request: u64,
+        request: RequestTag,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>> {
-        tracing::trace!(component = %self.component, instance = self.instance, request, "request accepted");
+        request.taken_by(&self.activity);
+        request.watches_memory(&self.memory);
+        tracing::trace!(component = %self.component, instance = self.instance, request = request.id, "request accepted");
         Box::pin(tokio::time::sleep(self.limits.request_timeout))
     }
 
     fn drop(&self, store: Store<Host>, result: wasmtime::Result<()>) {
+        if result.is_err() {
+            self.activity.end();
+        }
         if let Err(e) = result
             && !SHUTTING_DOWN.load(Ordering::Relaxed)
         {
             tracing::warn!(component = %self.component, instance = self.instance, error = %format!("{e:?}").lines().next().unwrap_or(""), "instance failed and was discarded");
         }
+        let peak = self.memory.peak();
+        tracing::debug!(component = %self.component, instance = self.instance, peak_memory_bytes = peak, "instance retired");
+        self.metrics.instance_dropped(&self.component, peak);
         drop(store);
     }
 }

@@ -2,15 +2,19 @@
 //!
 //! Inside, dependencies point one way: `dispatch` (the call trait, a leaf) ← `chaining` (the
 //! outbound hooks) ← `instances` (the pools) ← this module, which implements the trait;
-//! `spin_variables` ← `store` ← `instances`; `engine` and `cache` stand alone.
+//! `spin_variables`, `memory` ← `store` ← `instances`; `activity` ← `instances` and this module;
+//! `engine`, `cache` and `usage` (what a response reports for the metrics) stand alone.
 
+pub mod activity;
 pub mod cache;
 pub mod chaining;
 pub mod dispatch;
 pub mod engine;
 pub mod instances;
+pub mod memory;
 pub mod spin_variables;
 pub mod store;
+mod usage;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,10 +22,12 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use http_body_util::BodyExt;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler, TrapOrPanicError};
 
+use self::activity::{ActiveBody, RequestTag};
 use self::chaining::OutboundHooks;
 pub use self::dispatch::{CallError, Dispatch, Request, Response};
 use self::instances::ComponentInstances;
@@ -29,12 +35,14 @@ pub use self::instances::InstanceLimits;
 use crate::config::App;
 use crate::config::routes::{Router, set_spin_headers};
 use crate::logging::ComponentLogs;
+use crate::metrics::Metrics;
 
 pub struct Runtime {
     components: HashMap<String, ProxyHandler<ComponentInstances>>,
     router: Router,
     request_timeout: Duration,
     next_request: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl Runtime {
@@ -45,6 +53,7 @@ impl Runtime {
         compiled: HashMap<String, Component>,
         limits: InstanceLimits,
         log_dir: &std::path::Path,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Arc<Self>> {
         let linker = store::linker(engine)?;
         let mut pools = HashMap::new();
@@ -59,8 +68,16 @@ impl Runtime {
             let mut components = HashMap::new();
             for (id, (spec, component, logs)) in pools {
                 let hooks = OutboundHooks::new(&id, spec.outbound.clone(), dispatch.clone());
-                match ComponentInstances::new(spec, component, &linker, limits.clone(), logs, hooks)
-                {
+                let pool = ComponentInstances::new(
+                    spec,
+                    component,
+                    &linker,
+                    limits.clone(),
+                    logs,
+                    hooks,
+                    metrics.clone(),
+                );
+                match pool {
                     Ok(instances) => {
                         components.insert(id, ProxyHandler::new(instances));
                     }
@@ -72,6 +89,7 @@ impl Runtime {
                 router: app.router.clone(),
                 request_timeout: limits.request_timeout,
                 next_request: AtomicU64::new(0),
+                metrics,
             }
         });
         match failure {
@@ -84,18 +102,32 @@ impl Runtime {
         &self.router
     }
 
-    /// Calls `component` with a request whose `spin-*` headers are already set.
+    /// Calls `component` with a request whose `spin-*` headers are already set, and counts
+    /// what it answered (the usage headers it sets are read and removed here). The response
+    /// body reports its progress to the instance that answered (see `activity`).
     pub async fn call(&self, component: &str, request: Request) -> Result<Response, CallError> {
+        let response = self.call_guest(component, request).await?;
+        Ok(usage::account(&self.metrics, component, response))
+    }
+
+    async fn call_guest(&self, component: &str, request: Request) -> Result<Response, CallError> {
         let handler = self
             .components
             .get(component)
             .ok_or(CallError::UnknownComponent)?;
-        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let tag = RequestTag::new(self.next_request.fetch_add(1, Ordering::Relaxed));
         let started = std::time::Instant::now();
-        match tokio::time::timeout(self.request_timeout, handler.handle(id, request)).await {
+        match tokio::time::timeout(self.request_timeout, handler.handle(tag.clone(), request)).await
+        {
             Err(_elapsed) => Err(CallError::Timeout),
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => Ok(response.map(|body| ActiveBody::new(body, tag).boxed_unsync())),
             Ok(Err(e)) if e.is::<ExpirationError>() => Err(CallError::Timeout),
+            Ok(Err(_)) if tag.memory_refused().is_some() => {
+                let (asked, limit) = tag.memory_refused().unwrap_or_default();
+                Err(CallError::Failed(format!(
+                    "its instance needed {asked} bytes of memory, over its {limit}-byte limit"
+                )))
+            }
             // The instance's own deadline (the same length) can fire first and end the guest
             // some other way; a failure at the deadline is still the deadline's doing.
             Ok(Err(_)) if started.elapsed() >= self.request_timeout => Err(CallError::Timeout),

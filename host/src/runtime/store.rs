@@ -1,4 +1,5 @@
-//! Per-instance store data: WASI, wasi:http, variables, and the outbound hooks it is given.
+//! Per-instance store data: WASI, wasi:http, variables, the outbound hooks it is given, and
+//! its memory limit.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use super::memory::MemoryLimiter;
 use super::spin_variables;
 use crate::config::ComponentSpec;
 use crate::config::variables::ComponentVariables;
@@ -18,6 +20,7 @@ pub struct Host {
     pub http: WasiHttpCtx,
     pub hooks: Box<dyn WasiHttpHooks>,
     pub variables: Arc<ComponentVariables>,
+    pub memory: MemoryLimiter,
 }
 
 impl WasiView for Host {
@@ -59,13 +62,15 @@ pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::
 
 /// A store for one instance of `spec`: its mounts (read-only), environment, variables and
 /// stdio files. A busy guest yields to the host at every epoch tick, so timers, other
-/// requests and timeouts keep running while it computes.
+/// requests and timeouts keep running while it computes; one growing its memory past
+/// `memory`'s limit traps.
 pub fn new_store(
     engine: &wasmtime::Engine,
     spec: &ComponentSpec,
     logs: &ComponentLogs,
     hooks: Box<dyn WasiHttpHooks>,
     variables: Arc<ComponentVariables>,
+    memory: MemoryLimiter,
 ) -> anyhow::Result<Store<Host>> {
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
@@ -83,8 +88,10 @@ pub fn new_store(
         http: WasiHttpCtx::new(),
         hooks,
         variables,
+        memory,
     };
     let mut store = Store::new(engine, host);
+    store.limiter(|host| &mut host.memory);
     store.set_epoch_deadline(1);
     store.epoch_deadline_async_yield_and_update(1);
     Ok(store)

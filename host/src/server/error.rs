@@ -1,12 +1,13 @@
 //! Errors the host answers itself, before or instead of a component, sent as
-//! `{"error":{"code","message"}}`.
+//! `{"error":{"code","message"}}`, or in OpenAI's error shape under `/v1/` as the gateway
+//! answers there (`ErrorStyle::for_path`).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
-use vox_error::ErrorCode;
+use vox_error::{ApiError, ErrorCode, ErrorStyle};
 
 use crate::runtime::Response;
 
@@ -47,9 +48,9 @@ impl HostError {
         StatusCode::from_u16(self.code().status()).expect("error codes carry valid statuses")
     }
 
-    pub fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code().as_str(), "message": self.to_string()}})
-            .to_string();
+    /// The error as a response in `style`, the shape the request's route answers in.
+    pub fn into_response(self, style: ErrorStyle) -> Response {
+        let body = ApiError::new(self.code(), self.to_string()).body(style);
         http::Response::builder()
             .status(self.status())
             .header(http::header::CONTENT_TYPE, "application/json")

@@ -1,8 +1,8 @@
 //! The HTTP front door: accepts connections, routes requests, applies limits, logs, shuts down
 //! gracefully.
 
-mod body;
 mod error;
+mod scrape;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,10 +15,14 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tracing::Instrument;
+use vox_api::request_id;
 
-use self::body::MeteredBody;
 pub use self::error::HostError;
+pub use self::scrape::MetricsEndpoint;
+use crate::body::{BodyProgress, MeteredBody};
 use crate::config::routes::set_spin_headers;
+use crate::metrics::{Metrics, RequestRecord};
 use crate::runtime::{CallError, Response, Runtime};
 
 /// The largest request body accepted unless configured otherwise: 64 MiB.
@@ -36,6 +40,7 @@ pub struct Server {
     runtime: Arc<Runtime>,
     limits: RequestLimits,
     shutdown_grace: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Server {
@@ -44,12 +49,14 @@ impl Server {
         runtime: Arc<Runtime>,
         limits: RequestLimits,
         shutdown_grace: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             listener,
             runtime,
             limits,
             shutdown_grace,
+            metrics,
         }
     }
 
@@ -79,6 +86,7 @@ impl Server {
             let ctx = Arc::new(RequestContext {
                 runtime: self.runtime.clone(),
                 limits: self.limits.clone(),
+                metrics: self.metrics.clone(),
                 client,
                 local,
             });
@@ -116,47 +124,67 @@ impl Server {
 struct RequestContext {
     runtime: Arc<Runtime>,
     limits: RequestLimits,
+    metrics: Arc<Metrics>,
     client: SocketAddr,
     local: SocketAddr,
 }
 
 impl RequestContext {
-    async fn handle(&self, req: http::Request<Incoming>) -> Response {
+    async fn handle(&self, mut req: http::Request<Incoming>) -> Response {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (component, response) = match self.dispatch(req).await {
-            Ok((component, response)) => (component, response),
-            Err((component, error)) => (component, error.into_response()),
-        };
+        let request_id = request_id(&mut req);
+        let span = tracing::info_span!("request", request_id = %request_id);
+        let Dispatched {
+            component,
+            received: bytes_in,
+            result,
+        } = self.dispatch(req).instrument(span).await;
+        let response = result.unwrap_or_else(|error| {
+            let code = error.code().as_str();
+            self.metrics
+                .component_answered("host", error.status().as_u16(), Some(code));
+            error.into_response(vox_api::ErrorStyle::for_path(&path))
+        });
         let status = response.status();
+        let metrics = self.metrics.clone();
         // One line per request, once its response body has been sent (or abandoned).
         response.map(|body| {
             MeteredBody::response(body, move |sent| {
+                let duration = started.elapsed();
                 tracing::info!(
+                    request_id = %request_id,
                     method = %method,
                     path = %path,
                     component = %component,
                     status = status.as_u16(),
+                    bytes_in = bytes_in.received(),
                     bytes = sent.received(),
-                    duration_ms = started.elapsed().as_millis() as u64,
+                    duration_ms = duration.as_millis() as u64,
                     "request"
                 );
+                metrics.request_done(&RequestRecord {
+                    component: &component,
+                    method: method.as_str(),
+                    path: &path,
+                    status: status.as_u16(),
+                    bytes_in: bytes_in.received(),
+                    bytes_out: sent.received(),
+                    duration,
+                });
             })
             .boxed_unsync()
         })
     }
 
-    async fn dispatch(
-        &self,
-        req: http::Request<Incoming>,
-    ) -> Result<(String, Response), (String, HostError)> {
+    async fn dispatch(&self, req: http::Request<Incoming>) -> Dispatched {
         let Some(routed) = self.runtime.router().route(req.uri().path()) else {
             let error = HostError::NotFound {
                 method: req.method().clone(),
                 path: req.uri().path().to_string(),
             };
-            return Err((String::new(), error));
+            return Dispatched::early(String::new(), error);
         };
         let component = routed.component.clone();
         let max = self.limits.max_body_size;
@@ -167,7 +195,7 @@ impl RequestContext {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > max) {
-            return Err((component, too_large));
+            return Dispatched::early(component, too_large);
         }
 
         let (mut parts, body) = req.into_parts();
@@ -192,13 +220,18 @@ impl RequestContext {
         let request = http::Request::from_parts(parts, body.boxed_unsync());
 
         let result = self.runtime.call(&component, request).await;
+        let answered = |result| Dispatched {
+            component: component.clone(),
+            received: progress.clone(),
+            result,
+        };
         // A body over the limit fails the guest's read; whatever it answered, the cause is the size.
         if progress.too_large() {
-            return Err((component, too_large));
+            return answered(Err(too_large));
         }
         let timeout = self.limits.request_timeout;
         let error = match result {
-            Ok(response) => return Ok((component, response)),
+            Ok(response) => return answered(Ok(response)),
             Err(CallError::Timeout) if progress.stalled_by_client() => {
                 HostError::RequestTimeout { timeout }
             }
@@ -217,6 +250,40 @@ impl RequestContext {
                 component: component.clone(),
             },
         };
-        Err((component, error))
+        answered(Err(error))
     }
+}
+
+/// What became of a request the server passed on (or answered itself).
+struct Dispatched {
+    /// The routed component; empty when no route matched.
+    component: String,
+    /// The request body as it passed through.
+    received: Arc<BodyProgress>,
+    result: Result<Response, HostError>,
+}
+
+impl Dispatched {
+    /// Answered by the host before the component saw the request.
+    fn early(component: String, error: HostError) -> Self {
+        Self {
+            component,
+            received: Arc::default(),
+            result: Err(error),
+        }
+    }
+}
+
+/// The request's id: the client's `x-request-id` when sane, else a fresh one, set on the
+/// request so the components (the gateway adopts it) and the log line share it.
+fn request_id<B>(req: &mut http::Request<B>) -> String {
+    let header = req
+        .headers()
+        .get(request_id::HEADER)
+        .and_then(|v| v.to_str().ok());
+    let id = request_id::accept(header).unwrap_or_else(request_id::generate);
+    if let Ok(value) = http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert(request_id::HEADER, value);
+    }
+    id
 }

@@ -1,5 +1,6 @@
 //! Starts `vox up` for tests: it listens on `127.0.0.1:0` and the port it picked is read back
-//! from the banner it prints, so no port is reserved and released ahead of time.
+//! from the banner it prints, so no port is reserved and released ahead of time. `spin up`
+//! prints the same banner, so the same launcher starts it too ([`Launch::new`]).
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
@@ -25,9 +26,30 @@ pub fn workspace_root() -> PathBuf {
 pub struct Launch {
     command: Command,
     stderr_path: Option<PathBuf>,
+    own_group: bool,
 }
 
 impl Launch {
+    /// Any command that serves a Spin app and prints Spin's banner ("Serving http://…") on
+    /// stdout: `spin up` itself, for tests that compare it with `vox up`.
+    pub fn new(command: Command) -> Launch {
+        Launch {
+            command,
+            stderr_path: None,
+            own_group: false,
+        }
+    }
+
+    /// Starts the server in a process group of its own and stops the whole group, for a
+    /// server that runs the app in child processes (`spin up` runs `spin trigger http`,
+    /// which outlives a killed parent).
+    pub fn own_process_group(mut self) -> Self {
+        use std::os::unix::process::CommandExt;
+        self.command.process_group(0);
+        self.own_group = true;
+        self
+    }
+
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.command.arg(arg);
         self
@@ -72,7 +94,7 @@ impl Launch {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
-            .expect("spawn vox up");
+            .expect("spawn the server");
         let banner = read_banner(&mut child);
         let serving = banner
             .lines()
@@ -83,7 +105,10 @@ impl Launch {
                 Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
                 None => "(above)".to_string(),
             };
-            panic!("vox did not start; stderr:\n{log}");
+            panic!(
+                "{:?} did not start; stderr:\n{log}",
+                self.command.get_program()
+            );
         };
         let addr = addr.trim().parse().expect("a socket address in the banner");
         Vox {
@@ -91,6 +116,7 @@ impl Launch {
             addr,
             banner,
             stderr_path: self.stderr_path,
+            own_group: self.own_group,
         }
     }
 }
@@ -125,6 +151,7 @@ pub struct Vox {
     pub addr: SocketAddr,
     pub banner: String,
     stderr_path: Option<PathBuf>,
+    own_group: bool,
 }
 
 impl Vox {
@@ -136,10 +163,7 @@ impl Vox {
             .arg("-f")
             .arg(manifest)
             .args(["--listen", "127.0.0.1:0"]);
-        Launch {
-            command,
-            stderr_path: None,
-        }
+        Launch::new(command)
     }
 
     /// What vox logged so far, if its stderr went to a file.
@@ -162,10 +186,25 @@ impl Vox {
             .unwrap();
         assert!(status.success());
     }
+
+    /// What `kill` is given to reach the server: its pid, or its process group's (`-pgid`).
+    pub fn kill_target(&self) -> String {
+        let pid = self.child.id();
+        if self.own_group {
+            format!("-{pid}")
+        } else {
+            pid.to_string()
+        }
+    }
 }
 
 impl Drop for Vox {
     fn drop(&mut self) {
+        if self.own_group {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &self.kill_target()])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -117,6 +117,10 @@ impl Reply {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
 }
 
 type ClientBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
@@ -242,6 +246,21 @@ impl Duplex {
             .await
             .expect("echoed data in time");
         assert_eq!(String::from_utf8_lossy(&got), expected);
+    }
+
+    /// Reads the response to its end: what arrived, or the error that cut it short.
+    pub async fn end(&mut self) -> Result<String, String> {
+        let mut got = Vec::new();
+        while let Some(frame) = tokio::time::timeout(Duration::from_secs(20), self.response.frame())
+            .await
+            .expect("response end in time")
+        {
+            match frame {
+                Ok(frame) => got.extend_from_slice(frame.data_ref().map_or(&[][..], |d| d)),
+                Err(e) => return Err(format!("{e} after {:?}", String::from_utf8_lossy(&got))),
+            }
+        }
+        Ok(String::from_utf8_lossy(&got).into_owned())
     }
 
     /// Reads the rest of the response; returns what arrived.

@@ -1,6 +1,6 @@
 //! Test component for the vox host: each path exercises one thing the host provides
 //! (headers, variables, files, outbound HTTP, streaming, instance reuse) or one way a
-//! component can misbehave (trap, stall).
+//! component can misbehave (trap, stall, run out of memory).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -68,6 +68,13 @@ async fn handle(req: Request) -> impl IntoResponse {
             json(serde_json::json!({"spun": x > 0}))
         }
         "trap" => panic!("probe asked to trap"),
+        "alloc" => {
+            // Filled and summed, so every page is really used.
+            let mb: usize = query("mb").parse().unwrap_or(0);
+            let block = vec![1u8; mb << 20];
+            let sum: usize = block.iter().map(|&b| usize::from(b)).sum();
+            json(serde_json::json!({"allocated": sum}))
+        }
         "print" => {
             println!("to stdout: {}", query("text"));
             eprintln!("to stderr: {}", query("text"));

@@ -5,14 +5,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-
-/// How long the host keeps reading a request body its component stopped reading.
-const LINGER: Duration = Duration::from_secs(10);
+use vox_api::limits::UPLOAD_LINGER;
 
 /// What the host learned while a body passed through.
 #[derive(Debug, Default)]
@@ -62,7 +59,7 @@ impl<B: Body<Data = Bytes> + Unpin + Send + 'static> MeteredBody<B> {
     /// half-read (the component answered early, e.g. with a 4xx before taking the whole
     /// upload), it is read to its end in the background, so the client can finish sending
     /// and then read the answer instead of seeing a reset connection; bounded by `max` more
-    /// bytes and [`LINGER`].
+    /// bytes and [`UPLOAD_LINGER`].
     pub fn request(inner: B, max: u64) -> (Self, Arc<BodyProgress>) {
         let progress = Arc::new(BodyProgress::default());
         let body = Self {
@@ -174,7 +171,7 @@ impl<B: Body<Data = Bytes> + Unpin + Send + 'static> Drop for MeteredBody<B> {
                     }
                 }
             };
-            let _ = tokio::time::timeout(LINGER, drain).await;
+            let _ = tokio::time::timeout(UPLOAD_LINGER, drain).await;
         });
     }
 }
