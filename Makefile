@@ -9,7 +9,9 @@ SHELL := /bin/bash
 
 LISTEN ?= 127.0.0.1:3000
 # Spin drops an idle instance after 1 s; a local server keeps its loaded models warm longer.
-VOX_FLAGS ?= --idle-instance-timeout 600s
+# Prometheus metrics on their own port (docs/operations.md).
+METRICS_LISTEN ?= 127.0.0.1:9464
+VOX_FLAGS ?= --idle-instance-timeout 600s --metrics-listen $(METRICS_LISTEN)
 CARGO ?= cargo
 PYTHON ?= python3
 WASM_TARGET := wasm32-wasip2
@@ -18,14 +20,27 @@ COMPONENTS := vox-gateway vox-asr vox-tts
 WASM_MEMBERS := $(COMPONENTS) vox-http-kit vox-preinit vox-test-probe
 # The fast test tier: crates whose tests need no models, no wasm build and no system packages.
 UNIT_CRATES := vox-error vox-api vox-audio
-# Debian packages the build needs: a wasm C toolchain for espeak-ng inside the tts component.
+# Debian packages the build needs: a wasm C toolchain for espeak-ng inside the tts component;
+# and the tests: ffmpeg decodes the speech routes' mp3, opus and flac as a client would.
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-19-dev wasi-libc libclang-rt-19-dev-wasm32 \
-	libc++-19-dev-wasm32 cmake
+	libc++-19-dev-wasm32 cmake ffmpeg
+
+# What the browser test needs: Debian's Chromium and its WebDriver, and selenium (pinned in
+# tests/requirements-browser.txt) in a venv kept with the other cached tools.
+BROWSER_PACKAGES := chromium chromium-driver
+VOX_CACHE ?= $(HOME)/.cache/vox
+BROWSER_VENV := $(VOX_CACHE)/venv-browser
+# And the tests: xz unpacks the Spin CLI the conformance tests use when ../shared/tools/spin.xz is
+# there (tests/src/spin.rs); docker-registry is the OCI registry they push the app to, on loopback.
+TEST_APT_PACKAGES := xz-utils docker-registry
+# Python modules deploy/check.py needs (PyYAML), pinned for when the system has none.
+TEST_PIP_PACKAGES := PyYAML==6.0.3
 
 # Components shipped pre-initialised (models loaded in their snapshot; docs/preinit.md).
 PREINIT := asr tts
 
-.PHONY: help up build components host preinit models deps lint test test-unit bench clean
+.PHONY: help up build components host preinit models deps test-deps lint test test-unit bench clean \
+	build-small
 
 help:
 	@echo "make up      build, fetch the bundled models and serve on http://$(LISTEN)"
@@ -34,7 +49,9 @@ help:
 	@echo "make lint    rustfmt, module cycles, clippy -D warnings (native and wasm32-wasip2)"
 	@echo "make build   build the wasm components and the vox host, and pre-initialise asr and tts"
 	@echo "make models  download and check the bundled model weights (no-op when present)"
+	@echo "make test-deps  Chromium, its WebDriver and selenium for the browser test (no-op when present)"
 	@echo "make bench   measure Vox against the reference tools (see bench/)"
+	@echo "make build-small  the smallest deployable app: lazy components, default model and voice only"
 	@echo "make clean   remove build outputs (models stay)"
 
 up: build models
@@ -54,19 +71,38 @@ preinit: components host models
 	@for c in $(PREINIT); do \
 		./target/release/vox preinit $$c -f spin.toml --wasm target/$(WASM_TARGET)/release/vox_$$c.wasm; done
 
+# The smallest deployable app (docs/deploy.md, "Profiles"): plain components that load their
+# model on first use, and only the default model's files: target/small/spin.toml.
+build-small: components models
+	$(PYTHON) deploy/small_app.py
+
 models: deps
 	$(PYTHON) models/fetch.py
 	$(PYTHON) models/espeak_data.py
 
-# Installs only what is missing, so it costs nothing on a prepared machine.
+# Installs the Debian packages of $(1) that are missing, so it costs nothing on a prepared machine.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "$@: installing $$missing"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; fi
+endef
+
 deps:
 	@if ! rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET); then \
 		echo "deps: adding rust target $(WASM_TARGET)"; rustup target add $(WASM_TARGET); fi
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "deps: installing $$missing"; \
-		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; fi
+	$(call apt_install,$(APT_PACKAGES))
+
+test-deps: deps $(BROWSER_VENV)/.installed
+	$(call apt_install,$(BROWSER_PACKAGES) $(TEST_APT_PACKAGES))
+	@$(PYTHON) -c 'import yaml' 2>/dev/null || $(PYTHON) -m pip install --quiet $(TEST_PIP_PACKAGES)
+
+# Rebuilt only when the pins change.
+$(BROWSER_VENV)/.installed: tests/requirements-browser.txt
+	$(PYTHON) -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
 
 # `--release` throughout: the tests share the build's profile, so nothing compiles twice.
 lint: deps
@@ -75,12 +111,14 @@ lint: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --release --target $(WASM_TARGET) $(addprefix -p ,$(WASM_MEMBERS)) -- -D warnings
 
-test: build models
+test: build models test-deps
 	$(PYTHON) -m unittest discover -s bench -t .
+	$(PYTHON) -m unittest discover -s deploy
 	$(CARGO) test --release --no-fail-fast
 
 test-unit:
 	$(PYTHON) -m unittest discover -s bench -t .
+	$(PYTHON) -m unittest discover -s deploy
 	$(CARGO) test --release $(addprefix -p ,$(UNIT_CRATES))
 	$(CARGO) test --release -p vox-whisper -p vox-piper --lib
 	$(CARGO) test --release -p vox --lib --test manifests

@@ -11,8 +11,10 @@ The API key, if the gateway has one, is read from VOX_API_KEY. Exits non-zero on
 
 import argparse
 import base64
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -27,6 +29,16 @@ def check(condition, message):
         raise AssertionError(message)
 
 
+def words(text):
+    """Lower-cased words without punctuation."""
+    return re.findall(r"[\w']+", text.lower())
+
+
+def field(obj, name):
+    """A response field, whether the SDK models it or keeps it as an extra (a plain dict)."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
 def transcriptions(client, audio):
     def create(**kwargs):
         with open(audio, "rb") as f:
@@ -36,6 +48,10 @@ def transcriptions(client, audio):
     check(isinstance(result.text, str) and result.text.strip(), f"json: empty text: {result!r}")
     text = result.text.strip()
     print(f"json: {text!r}")
+    # OpenAI's per-second usage, as whisper-1 reports it.
+    usage = field(result, "usage")
+    check(usage is not None and field(usage, "type") == "duration" and field(usage, "seconds") > 0,
+          f"json: usage {usage!r}")
 
     plain = create(response_format="text")
     check(isinstance(plain, str) and plain.strip() == text, f"text differs from json: {plain!r}")
@@ -51,6 +67,19 @@ def transcriptions(client, audio):
     check(verbose.duration and verbose.duration > 0, "verbose_json: no duration")
     check(verbose.segments and verbose.segments[0].end >= verbose.segments[0].start, "verbose_json: no segments")
     check(verbose.words is not None and len(verbose.words) > 0, "verbose_json: no words")
+    check([s.id for s in verbose.segments] == list(range(len(verbose.segments))),
+          f"verbose_json: segment ids {[s.id for s in verbose.segments]}")
+    check(field(field(verbose, "usage"), "seconds") == verbose.duration, "verbose_json: usage is not the duration")
+
+    # speaches' extensions go in the form through extra_body; an unknown field is a 400.
+    # Greedy decoding of clear speech gives the same words; the punctuation may differ.
+    greedy = create(response_format="json", extra_body={"beam_size": 1, "vad_filter": "false"})
+    check(words(greedy.text) == words(text), f"beam_size=1: {greedy.text!r}")
+    try:
+        create(extra_body={"best_of": 2})
+        check(False, "an unknown field: expected a 400")
+    except openai.BadRequestError as e:
+        check(e.body and e.body.get("param") == "best_of", f"unknown field: {e}")
     print(f"verbose_json: language={verbose.language} duration={verbose.duration} "
           f"segments={len(verbose.segments)} words={len(verbose.words)}")
 
@@ -94,8 +123,24 @@ def speech(client, out_dir):
     check(len(frames) > rate // 10, f"speech: only {len(frames)} bytes of audio")
     print(f"speech wav: {len(frames) // 2 / rate:.2f} s at {rate} Hz")
 
-    pcm = client.audio.speech.create(model="tts-1", voice="echo", input="Raw samples.", response_format="pcm")
+    # OpenAI's default response_format is mp3; an MPEG audio frame starts with 11 set sync bits.
+    mp3 = client.audio.speech.create(model="tts-1", voice="marin", input="Hello from Vox.")
+    check(mp3.response.headers.get("content-type", "").startswith("audio/mpeg"), "speech: default is not mp3")
+    check(len(mp3.content) > 1000 and mp3.content[0] == 0xFF and mp3.content[1] & 0xE0 == 0xE0, "speech mp3: not MPEG audio")
+    print(f"speech mp3 (default): {len(mp3.content)} bytes")
+
+    # OpenAI's pcm is 24 kHz s16le mono: the same text as pcm and as wav (at the voice's rate)
+    # must last as long.
+    text = "Raw samples at twenty four kilohertz."
+    pcm = client.audio.speech.create(model="tts-1", voice="echo", input=text, response_format="pcm")
     check(len(pcm.content) > 0 and len(pcm.content) % 2 == 0, "speech pcm: bad length")
+    check(pcm.response.headers.get("x-sample-rate") == "24000", "speech pcm: not 24 kHz")
+    wav = client.audio.speech.create(model="tts-1", voice="echo", input=text, response_format="wav")
+    with wave.open(io.BytesIO(wav.content), "rb") as w:
+        wav_seconds = (len(wav.content) - 44) / 2 / w.getframerate()
+    pcm_seconds = len(pcm.content) / 2 / 24000
+    check(abs(pcm_seconds - wav_seconds) < 0.35, f"speech pcm: {pcm_seconds:.2f} s vs wav {wav_seconds:.2f} s")
+    print(f"speech pcm: {pcm_seconds:.2f} s at 24 kHz")
 
     audio, done = bytearray(), False
     with client.audio.speech.with_streaming_response.create(
@@ -115,10 +160,10 @@ def speech(client, out_dir):
     print(f"speech sse: {len(audio)} bytes")
 
     try:
-        client.audio.speech.create(model="tts-1", voice="alloy", input="x", response_format="mp3")
-        check(False, "speech mp3: expected a 400")
+        client.audio.speech.create(model="tts-1", voice="alloy", input="x", response_format="aac")
+        check(False, "speech aac: expected a 400")
     except openai.BadRequestError as e:
-        check(e.body and e.body.get("param") == "response_format" and "wav" in e.body.get("message", ""), f"speech mp3: {e}")
+        check(e.body and e.body.get("param") == "response_format" and "mp3" in e.body.get("message", ""), f"speech aac: {e}")
 
 
 def main():
@@ -130,6 +175,16 @@ def main():
 
     ids = {m.id for m in client.models.list().data}
     check({"whisper-1", "tts-1"} <= ids, f"models: {sorted(ids)}")
+    for name in ("whisper-1", "Systran/faster-whisper-tiny.en", "tts-1"):
+        model = client.models.retrieve(name)
+        check(model.id == name and model.object == "model", f"models.retrieve({name!r}): {model!r}")
+    try:
+        client.models.retrieve("large-v3")
+        check(False, "models.retrieve of a model not installed: expected a 404")
+    except openai.NotFoundError as e:
+        check(e.body and e.body.get("code") == "model_not_found" and "tiny.en" in e.body.get("message", ""),
+              f"models.retrieve: {e}")
+    print("models: retrieved by id and by checkpoint name")
     transcriptions(client, args.audio)
     translations(client, args.audio)
     with tempfile.TemporaryDirectory() as out_dir:

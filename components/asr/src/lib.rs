@@ -4,7 +4,9 @@
 mod limits;
 mod models;
 mod preinit;
+mod stream;
 mod transcribe;
+mod wire;
 
 use spin_sdk::http::{IntoResponse, Request};
 use spin_sdk::http_service;

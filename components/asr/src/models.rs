@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use vox_api::models::{Model as ModelInfo, ModelList, TRANSCRIPTION_ALIASES};
+use vox_api::models::{CHECKPOINT_NAMES, Model as ModelInfo, ModelList, TRANSCRIPTION_ALIASES};
 use vox_api::{ApiError, ErrorCode};
 use vox_catalog::{Catalog, Kind};
-use vox_whisper::Model;
 use vox_whisper::vad::Vad;
+use vox_whisper::{ComputeType, Model};
 
 const MODELS_DIR: &str = "/models/whisper";
 /// Silero VAD v5 (encoder + decoder ONNX), used when a request asks for `vad_filter`.
@@ -22,7 +22,7 @@ struct Models;
 impl Kind for Models {
     type Info = ModelInfo;
     type Entry = Model;
-    type Options = ();
+    type Options = ComputeType;
 
     const NOUN: &'static str = "model";
     const NOT_FOUND: ErrorCode = ErrorCode::ModelNotFound;
@@ -50,8 +50,9 @@ impl Kind for Models {
         })
     }
 
-    fn load(&self, dir: &Path, _: ()) -> Result<Model, ApiError> {
-        let model = Model::load(dir).map_err(|e| ApiError::internal(e.to_string()))?;
+    fn load(&self, dir: &Path, compute_type: ComputeType) -> Result<Model, ApiError> {
+        let model =
+            Model::load_with(dir, compute_type).map_err(|e| ApiError::internal(e.to_string()))?;
         // VAD is optional: without its files, `vad_filter` requests get a clear error from the model.
         Ok(match Vad::load(Path::new(VAD_DIR)) {
             Ok(vad) => model.with_vad(vad),
@@ -59,20 +60,22 @@ impl Kind for Models {
         })
     }
 
-    /// OpenAI's transcription model names all mean the default model.
+    /// OpenAI's transcription model names (dated or not) mean the default model; checkpoint
+    /// names (`Systran/faster-whisper-tiny.en`) the installed model they name.
     fn alias(
         &self,
         name: &str,
-        _installed: Vec<ModelInfo>,
+        installed: Vec<ModelInfo>,
         default: &str,
     ) -> Option<Result<String, ApiError>> {
-        TRANSCRIPTION_ALIASES
-            .contains(&name)
-            .then(|| Ok(default.to_string()))
+        let ids: Vec<&str> = installed.iter().map(|m| m.id.as_str()).collect();
+        vox_api::models::transcription_alias(name, &ids, default).map(Ok)
     }
 
     fn alias_names(&self) -> Vec<&'static str> {
-        TRANSCRIPTION_ALIASES.to_vec()
+        let mut names = TRANSCRIPTION_ALIASES.to_vec();
+        names.push(CHECKPOINT_NAMES);
+        names
     }
 }
 
@@ -88,6 +91,15 @@ pub async fn default_model() -> String {
         .ok()
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| FALLBACK_DEFAULT.to_string())
+}
+
+/// How the decoder's linear layers compute: the `compute_type` Spin variable (`int8`, the
+/// default, or `float32`), as faster-whisper's `compute_type`.
+pub async fn compute_type() -> Result<ComputeType, ApiError> {
+    match spin_sdk::variables::get("compute_type").await {
+        Ok(v) if !v.trim().is_empty() => v.parse().map_err(ApiError::internal),
+        _ => Ok(ComputeType::Int8),
+    }
 }
 
 /// Model directories that hold a faster-whisper checkpoint.
@@ -108,16 +120,22 @@ pub fn loaded() -> Vec<String> {
     CATALOG.with(Catalog::loaded)
 }
 
-/// The loaded model `id`, loading it on first use.
-pub fn get(id: &str) -> Result<Rc<Model>, ApiError> {
-    CATALOG.with(|c| c.get(id))
+/// The loaded model `id` in `compute_type`, loading it (again) when this instance holds it in
+/// none or another.
+pub fn get(id: &str, compute_type: ComputeType) -> Result<Rc<Model>, ApiError> {
+    CATALOG.with(|c| match c.cached(id) {
+        Some(model) if model.compute_type() == compute_type => Ok(model),
+        _ => c.load(id, compute_type),
+    })
 }
 
 /// The model a request names (an installed id or an OpenAI model name), or the default one,
 /// loaded on first use.
 pub async fn for_request(requested: Option<&str>) -> Result<Rc<Model>, ApiError> {
     let default = default_model().await;
-    CATALOG.with(|c| c.get(&c.resolve(requested, &default)?))
+    let compute_type = compute_type().await?;
+    let id = CATALOG.with(|c| c.resolve(requested, &default))?;
+    get(&id, compute_type)
 }
 
 /// Whether the checkpoint in `dir` is multilingual, as vox-whisper reads it (without loading

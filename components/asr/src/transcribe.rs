@@ -1,19 +1,24 @@
-//! `POST /transcribe`: an audio body (raw or multipart `file`) → transcript JSON.
+//! `POST /transcribe`: an audio body (raw or multipart `file`) → transcript JSON, or with
+//! `Accept: application/x-ndjson` the segments streamed as they are decoded (`stream`).
 
 use bytes::Bytes;
 use spin_sdk::http::Request;
 use vox_api::query::{AsrOptions, Query};
-use vox_api::transcript::{Segment, Task, Transcript, Word};
-use vox_api::{ApiError, multipart};
+use vox_api::transcript::Task;
+use vox_api::transcript_stream::NDJSON;
+use vox_api::usage;
+use vox_api::{ApiError, multipart, sse};
 use vox_audio::{DecodeOptions, DecodedAudio};
 use vox_http_kit::{Result, body, reply};
 use vox_whisper::TranscribeOptions;
 
-use crate::{limits, models};
+use crate::wire::wire;
+use crate::{limits, models, stream};
 
 pub async fn handle(req: Request) -> Result {
     let query = Query::parse(req.uri().query());
     let content_type = header(&req, "content-type");
+    let streamed = sse::accepts(header(&req, "accept").as_deref(), NDJSON);
     let (audio, hint, form_fields) = upload(req, content_type.as_deref()).await?;
     // Form fields may carry the options too; the query string wins.
     let mut pairs = form_fields;
@@ -23,10 +28,18 @@ pub async fn handle(req: Request) -> Result {
     let model = models::for_request(options.model.as_deref()).await?;
     let decoded = decode(&audio, hint)?;
     let whisper_options = to_whisper(&options, model.is_multilingual())?;
-    let transcript = model.transcribe(&decoded.samples, &whisper_options)?;
-    let body =
-        serde_json::to_value(wire(transcript)).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(reply::json(200, &body))
+    let detected = whisper_options.language.is_none();
+    let seconds = decoded.duration.as_secs_f64();
+    let mut resp = if streamed {
+        stream::respond(model, decoded.samples, whisper_options).await?
+    } else {
+        let transcript = model.transcribe(&decoded.samples, &whisper_options)?;
+        let body = serde_json::to_value(wire(transcript, detected))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        reply::json(200, &body)
+    };
+    reply::set_header(&mut resp, usage::AUDIO_SECONDS, &seconds.to_string());
+    Ok(resp)
 }
 
 /// The audio bytes, a format hint, and any multipart text fields.
@@ -67,10 +80,19 @@ fn decode(audio: &[u8], hint: Option<String>) -> Result<DecodedAudio> {
 
 fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOptions> {
     let mut out = TranscribeOptions::default();
-    if let Some(lang) = &options.language {
-        out.language = Some(lang.clone());
-    } else if !multilingual {
-        out.language = Some("en".into());
+    match &options.language {
+        // An English-only model cannot take another language: refused, not ignored.
+        Some(lang) if !multilingual && lang != "en" => {
+            return Err(ApiError::invalid_param(
+                "language",
+                format!(
+                    "the model is English-only, so `language` can only be en (got `{lang}`); use a multilingual model"
+                ),
+            ));
+        }
+        Some(lang) => out.language = Some(lang.clone()),
+        None if !multilingual => out.language = Some("en".into()),
+        None => {}
     }
     out.task = match options.task {
         Some(Task::Translate) if !multilingual => {
@@ -90,48 +112,13 @@ fn to_whisper(options: &AsrOptions, multilingual: bool) -> Result<TranscribeOpti
         out.temperatures = vec![t];
     }
     out.initial_prompt = options.initial_prompt.clone();
+    out.hotwords = options.hotwords.clone();
     if let Some(condition) = options.condition_on_previous_text {
         out.condition_on_previous_text = condition;
     }
     out.word_timestamps = options.word_timestamps.unwrap_or(false);
     out.vad_filter = options.vad_filter.unwrap_or(false);
     Ok(out)
-}
-
-fn wire(t: vox_whisper::Transcript) -> Transcript {
-    Transcript {
-        text: t.text,
-        language: Some(t.language),
-        duration: t.duration,
-        segments: t
-            .segments
-            .into_iter()
-            .map(|s| Segment {
-                id: s.id as u32,
-                start: s.start,
-                end: s.end,
-                text: s.text,
-                avg_logprob: s.avg_logprob,
-                no_speech_prob: s.no_speech_prob as f64,
-                seek: Some(s.seek as u64),
-                tokens: Some(s.tokens),
-                temperature: Some(s.temperature as f64),
-                compression_ratio: Some(s.compression_ratio),
-                // Present only when word timestamps were asked for.
-                words: (!s.words.is_empty()).then(|| {
-                    s.words
-                        .into_iter()
-                        .map(|w| Word {
-                            start: w.start,
-                            end: w.end,
-                            word: w.word,
-                            probability: w.probability,
-                        })
-                        .collect()
-                }),
-            })
-            .collect(),
-    }
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {

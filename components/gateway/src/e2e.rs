@@ -1,24 +1,39 @@
-//! `/api/e2e`: audio → transcript → the transcript spoken, streamed as it is synthesized.
+//! `/api/e2e`: audio → transcript → speech, pipelined. asr streams segments as it decodes
+//! them; each completed sentence goes to tts while later audio is still being transcribed, and
+//! the audio leaves in order (WAV/PCM body, or events with the transcript interleaved).
+//!
+//! Two tasks share the work: the listener reads asr's lines and hands sentences on, the
+//! speaker synthesizes them one request at a time (joining what has queued up meanwhile) and
+//! writes the audio. When the client goes away the next write fails, the speaker stops, the
+//! listener's hand-over fails, and dropping their upstream bodies stops tts and asr.
 
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use futures::channel::mpsc::{self, Sender, UnboundedReceiver, UnboundedSender};
+use futures::{FutureExt, SinkExt, StreamExt};
 use serde_json::json;
-use spin_sdk::http::Request;
+use spin_sdk::http::Response;
+use spin_sdk::http::body::IncomingBodyExt;
+use vox_api::limits::MAX_TEXT_CHARS;
 use vox_api::query::{AsrOptions, Query};
+use vox_api::sentences::SentenceBuffer;
 use vox_api::speech::{AudioFormat, Synthesize};
-use vox_api::transcript::Transcript;
-use vox_api::{ApiError, ErrorCode, ErrorStyle, percent, sse};
-
+use vox_api::transcript::Segment;
+use vox_api::transcript_stream::Summary;
+use vox_api::{ApiError, ErrorCode, ErrorStyle, sse};
+use vox_http_kit::body::{self, Chunk};
 use vox_http_kit::header;
-use vox_http_kit::reply::{self, Result};
+use vox_http_kit::reply::Result;
+use vox_http_kit::upload::Request;
 
+use crate::audio;
 use crate::audio_sse::{self, Stop};
+use crate::transcribe::{self, Answer, Event, Lines};
 use crate::upstream::{self, Ctx, Service};
-use crate::{audio, transcribe};
 
 /// Query keys for the synthesis half, beside the asr options.
-const TTS_KEYS: &[&str] = &["voice", "speaker", "speed", "format"];
-
-/// Longest `x-transcript` header value; the event stream carries any length.
-const MAX_TRANSCRIPT_HEADER: usize = 8 * 1024;
+const TTS_KEYS: &[&str] = &["voice", "speaker", "speed", "format", "sample_rate"];
 
 pub async fn handle(req: Request, ctx: &Ctx) -> Result {
     let query = Query::parse(req.uri().query());
@@ -30,93 +45,309 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
     } else {
         AudioFormat::parse("format", query.get("format"), AudioFormat::Wav)?
     };
-    let mut synth = Synthesize::from_query(String::new(), format, &query)?;
-    // Reject bad synthesis options before spending a transcription on them.
-    if let Some(speed) = synth.speed {
-        vox_api::speech::check_speed(speed)?;
-    }
-
-    let resp = transcribe::upload(req, &asr_options, ctx).await?;
-    let transcript: Transcript = upstream::read_json(Service::Asr, resp).await?;
-    synth.text = transcript.text.trim().to_string();
-    if synth.text.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::NoSpeech,
-            "no speech was recognized in the audio",
+    // Later sentences' audio is appended as raw samples, which only WAV and PCM carry.
+    if !matches!(format, AudioFormat::Wav | AudioFormat::Pcm) {
+        return Err(ApiError::invalid_param(
+            "format",
+            "the end-to-end flow streams `wav` or `pcm`",
         ));
     }
-    synth.validate("transcript")?;
+    let template = Synthesize::from_query(String::new(), AudioFormat::Pcm, &query)?;
+    // Reject bad synthesis options before spending a transcription on them.
+    if let Some(speed) = template.speed {
+        vox_api::speech::check_speed(speed)?;
+    }
+    if let Some(rate) = template.sample_rate {
+        vox_api::speech::check_sample_rate(rate)?;
+    }
 
-    if events {
-        return Ok(event_stream(transcript, synth, ctx.request_id.clone()));
+    let resp = transcribe::upload(req, &asr_options, Answer::Streamed, ctx).await?;
+    let mut lines = Lines::new(resp);
+    let mut sentences = SentenceBuffer::default();
+    // The answer starts with the first sentence: until then a failure, or no speech at
+    // all, is still an error status.
+    let mut heard = Vec::new();
+    let mut summary = None;
+    let first = loop {
+        match lines.next().await? {
+            Event::Segment(segment) => {
+                let complete = sentences.push(&segment.text);
+                heard.push(segment);
+                if let Some(text) = complete {
+                    break text;
+                }
+            }
+            Event::Progress => {}
+            Event::Done(done) => {
+                let rest = sentences.finish();
+                summary = Some(done);
+                match rest {
+                    Some(text) => break text,
+                    None => {
+                        return Err(ApiError::new(
+                            ErrorCode::NoSpeech,
+                            "no speech was recognized in the audio",
+                        ));
+                    }
+                }
+            }
+        }
+    };
+    let first = Synthesize {
+        text: first,
+        format,
+        ..template.clone()
+    };
+    first.validate("transcript")?;
+    let first_audio = upstream::post_json(Service::Tts, "/synthesize", &first, ctx).await?;
+    let sample_rate: Option<u32> = first_audio
+        .headers()
+        .get("x-sample-rate")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+
+    let (mut sink, out) = if events {
+        let (tx, body) = audio_sse::channel();
+        let mut out = audio_sse::reply(body);
+        if let Some(rate) = first_audio.headers().get("x-sample-rate") {
+            out.headers_mut().insert("x-sample-rate", rate.clone());
+        }
+        (Sink::Events(tx), out)
+    } else {
+        let (tx, body) = body::channel();
+        (
+            Sink::Audio(tx),
+            audio::reply_with(&first_audio, format, body),
+        )
+    };
+    for segment in &heard {
+        // Nothing reads the body yet: this only fills its buffer.
+        let _ = sink.transcript(segment).await;
     }
-    let resp = upstream::post_json(Service::Tts, "/synthesize", &synth, ctx).await?;
-    let mut out = audio::reply(resp, format);
-    let (value, truncated) = transcript_header(&synth.text);
-    reply::set_header(&mut out, "x-transcript", &value);
-    if truncated {
-        reply::set_header(&mut out, "x-transcript-truncated", "true");
+    let (said, to_speak) = mpsc::unbounded();
+    match summary {
+        Some(summary) => {
+            let _ = said.unbounded_send(Heard::Finished(summary));
+        }
+        None => spin_sdk::wasip3::spawn(listen(lines, sentences, said, sink.clone())),
     }
+    let speaker = Speaker {
+        template,
+        sample_rate,
+        request_id: ctx.request_id.clone(),
+    };
+    spin_sdk::wasip3::spawn(speaker.run(first_audio, to_speak, sink));
     Ok(out)
 }
 
-/// `transcript`, then `audio` events (base64 PCM), then `done`; failures after the stream
-/// started arrive as an `error` event.
-fn event_stream(transcript: Transcript, synth: Synthesize, request_id: String) -> reply::Reply {
-    let (mut tx, body) = audio_sse::channel();
-    let (value, truncated) = transcript_header(&synth.text);
-    spin_sdk::wasip3::spawn(async move {
-        let ctx = Ctx { request_id };
-        let first = json!({"text": synth.text, "language": transcript.language, "duration": transcript.duration, "segments": transcript.segments});
-        if audio_sse::send(&mut tx, sse::named_json("transcript", &first))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        let resp = match upstream::post_json(Service::Tts, "/synthesize", &synth, &ctx).await {
-            Ok(resp) => resp,
-            Err(e) => {
-                let _ = audio_sse::send(
-                    &mut tx,
-                    sse::named_json("error", &e.to_json(ErrorStyle::Native)),
-                )
-                .await;
-                return;
-            }
-        };
-        let sample_rate: Option<u32> = resp
-            .headers()
-            .get("x-sample-rate")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        let event = |audio: &str| {
-            sse::named_json(
-                "audio",
-                &json!({"audio": audio, "sample_rate": sample_rate, "channels": 1}),
-            )
-        };
-        let end = match audio_sse::relay_pcm(&mut tx, resp, event).await {
-            Ok(bytes) => {
-                sse::named_json("done", &json!({"bytes": bytes, "sample_rate": sample_rate}))
-            }
-            Err(Stop::ClientGone) => return,
-            Err(Stop::Upstream(e)) => sse::named_json(
-                "error",
-                &ApiError::upstream_invalid("tts", e).to_json(ErrorStyle::Native),
-            ),
-        };
-        let _ = audio_sse::send(&mut tx, end).await;
-    });
-    let mut out = audio_sse::reply(body);
-    reply::set_header(&mut out, "x-transcript", &value);
-    if truncated {
-        reply::set_header(&mut out, "x-transcript-truncated", "true");
-    }
-    out
+/// What the listener hands the speaker, in order.
+enum Heard {
+    /// Text of one or more complete sentences.
+    Sentence(String),
+    /// The transcript is complete.
+    Finished(Summary),
+    /// The transcription failed part-way.
+    Failed(ApiError),
 }
 
-/// The percent-encoded transcript for the `x-transcript` header, cut at a character if long.
-fn transcript_header(text: &str) -> (String, bool) {
-    percent::encode_within(text, MAX_TRANSCRIPT_HEADER)
+/// Reads asr's lines to their end: transcript events out as they come, sentences on to the
+/// speaker as they complete.
+async fn listen(
+    mut lines: Lines,
+    mut sentences: SentenceBuffer,
+    said: UnboundedSender<Heard>,
+    mut sink: Sink,
+) {
+    loop {
+        let next = match sink {
+            // Events can carry a heartbeat, which notices a client that left while asr decodes.
+            Sink::Events(_) => lines.next_within(sse::HEARTBEAT).await,
+            Sink::Audio(_) => Some(lines.next().await),
+        };
+        let Some(next) = next else {
+            if sink.heartbeat().await.is_err() || said.is_closed() {
+                return;
+            }
+            continue;
+        };
+        let heard = match next {
+            Ok(Event::Segment(segment)) => {
+                if sink.transcript(&segment).await.is_err() {
+                    return;
+                }
+                match sentences.push(&segment.text) {
+                    Some(text) => Heard::Sentence(text),
+                    None => continue,
+                }
+            }
+            Ok(Event::Progress) => continue,
+            Ok(Event::Done(summary)) => {
+                if let Some(text) = sentences.finish() {
+                    let _ = said.unbounded_send(Heard::Sentence(text));
+                }
+                let _ = said.unbounded_send(Heard::Finished(summary));
+                return;
+            }
+            Err(e) => Heard::Failed(e),
+        };
+        let failed = matches!(heard, Heard::Failed(_));
+        // A refused hand-over means the speaker stopped: the client is gone.
+        if said.unbounded_send(heard).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Synthesizes what the listener hears, in order, and writes the audio out.
+struct Speaker {
+    template: Synthesize,
+    sample_rate: Option<u32>,
+    request_id: String,
+}
+
+impl Speaker {
+    async fn run(self, first: Response, mut heard: UnboundedReceiver<Heard>, mut sink: Sink) {
+        let ctx = Ctx {
+            request_id: self.request_id.clone(),
+        };
+        let mut bytes = match sink.relay(first, self.sample_rate).await {
+            Ok(n) => n,
+            Err(stop) => return sink.stopped(stop).await,
+        };
+        let mut queue = VecDeque::new();
+        loop {
+            if queue.is_empty() {
+                match heard.next().await {
+                    Some(next) => queue.push_back(next),
+                    None => return,
+                }
+            }
+            // Whatever else has been heard meanwhile is spoken in the same request.
+            while let Some(Some(next)) = heard.next().now_or_never() {
+                queue.push_back(next);
+            }
+            let Some(next) = queue.pop_front() else {
+                continue;
+            };
+            let mut text = match next {
+                Heard::Sentence(text) => text,
+                Heard::Finished(summary) => {
+                    return sink.done(&summary, bytes, self.sample_rate).await;
+                }
+                Heard::Failed(e) => return sink.fail(&e).await,
+            };
+            while let Some(Heard::Sentence(more)) = queue.front() {
+                if text.chars().count() + 1 + more.chars().count() > MAX_TEXT_CHARS {
+                    break;
+                }
+                text.push(' ');
+                text.push_str(more);
+                queue.pop_front();
+            }
+            let synth = Synthesize {
+                text,
+                format: AudioFormat::Pcm,
+                ..self.template.clone()
+            };
+            let resp = match upstream::post_json(Service::Tts, "/synthesize", &synth, &ctx).await {
+                Ok(resp) => resp,
+                Err(e) => return sink.fail(&e).await,
+            };
+            match sink.relay(resp, self.sample_rate).await {
+                Ok(n) => bytes += n,
+                Err(stop) => return sink.stopped(stop).await,
+            }
+        }
+    }
+}
+
+/// Where the answer goes: the audio itself, or events.
+#[derive(Clone)]
+enum Sink {
+    Audio(Sender<Chunk>),
+    Events(Sender<String>),
+}
+
+impl Sink {
+    /// A `transcript` event for a decoded segment (the audio body carries none).
+    async fn transcript(&mut self, segment: &Segment) -> std::result::Result<(), Stop> {
+        match self {
+            Sink::Audio(_) => Ok(()),
+            Sink::Events(tx) => {
+                let data = json!({"id": segment.id, "start": segment.start, "end": segment.end, "text": segment.text});
+                audio_sse::send(tx, sse::named_json("transcript", &data)).await
+            }
+        }
+    }
+
+    async fn heartbeat(&mut self) -> std::result::Result<(), Stop> {
+        match self {
+            Sink::Audio(_) => Ok(()),
+            Sink::Events(tx) => audio_sse::send(tx, sse::comment("listening")).await,
+        }
+    }
+
+    /// Writes one tts answer's audio; returns its bytes.
+    async fn relay(
+        &mut self,
+        resp: Response,
+        sample_rate: Option<u32>,
+    ) -> std::result::Result<u64, Stop> {
+        match self {
+            Sink::Events(tx) => {
+                let event = |audio: &str| {
+                    sse::named_json(
+                        "audio",
+                        &json!({"audio": audio, "sample_rate": sample_rate, "channels": 1}),
+                    )
+                };
+                audio_sse::relay_pcm(tx, resp, event).await
+            }
+            Sink::Audio(tx) => {
+                let mut chunks = resp.into_body().stream();
+                let mut total = 0u64;
+                while let Some(chunk) = chunks.next().await {
+                    let chunk: Bytes = chunk.map_err(|e| Stop::Upstream(format!("{e:?}")))?;
+                    total += chunk.len() as u64;
+                    tx.send(Ok(chunk)).await.map_err(|_| Stop::ClientGone)?;
+                }
+                Ok(total)
+            }
+        }
+    }
+
+    /// The end of a complete answer.
+    async fn done(&mut self, summary: &Summary, bytes: u64, sample_rate: Option<u32>) {
+        if let Sink::Events(tx) = self {
+            let data = json!({
+                "text": summary.text,
+                "language": summary.language,
+                "duration": summary.duration,
+                "usage": summary.usage,
+                "bytes": bytes,
+                "sample_rate": sample_rate,
+            });
+            let _ = audio_sse::send(tx, sse::named_json("done", &data)).await;
+        }
+    }
+
+    /// A failure after the answer began: an `error` event, or the audio body cut short.
+    async fn fail(&mut self, e: &ApiError) {
+        match self {
+            Sink::Events(tx) => {
+                let _ =
+                    audio_sse::send(tx, sse::named_json("error", &e.to_json(ErrorStyle::Native)))
+                        .await;
+            }
+            Sink::Audio(tx) => {
+                let _ = tx.send(Err(std::io::Error::other(e.message.clone()))).await;
+            }
+        }
+    }
+
+    async fn stopped(&mut self, stop: Stop) {
+        if let Stop::Upstream(e) = stop {
+            self.fail(&ApiError::upstream_invalid("tts", e)).await;
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! Modules depend one way, from the router down to the leaves:
 //!
 //! ```text
-//! routes ──> auth, cors
+//! routes ──> auth, cors, page         (page: the browser UI's embedded files)
 //!   └──────> native, openai, e2e          (the handlers; they never use each other)
 //!              └──> transcribe, audio, audio_sse
 //!                     └──> upstream       (service chaining; uses no other module)
@@ -20,6 +20,7 @@ mod cors;
 mod e2e;
 mod native;
 mod openai;
+mod page;
 mod routes;
 mod transcribe;
 mod upstream;

@@ -1,15 +1,17 @@
 //! The native API: `/api/asr`, `/api/tts`, `/api/voices`, `/api/models`, `/health`, `/ready`.
 
 use serde_json::json;
-use spin_sdk::http::Request;
 use vox_api::ApiError;
 use vox_api::limits::MAX_TTS_BODY_BYTES;
 use vox_api::query::{AsrOptions, Query};
-use vox_api::speech;
+use vox_api::transcript_stream::NDJSON;
+use vox_api::{speech, sse};
 use vox_http_kit::body::read_bounded;
 use vox_http_kit::header;
 use vox_http_kit::reply::{self, Reply, Result};
+use vox_http_kit::upload::Request;
 
+use crate::transcribe::Answer;
 use crate::upstream::{self, Ctx, Service};
 use crate::{audio, transcribe};
 
@@ -43,11 +45,17 @@ pub async fn ready(ctx: &Ctx) -> Reply {
     )
 }
 
-/// Raw audio in, transcript JSON out; the upload streams through to asr.
+/// Raw audio in, transcript JSON out (or NDJSON lines as decoded, when accepted); the upload
+/// streams through to asr.
 pub async fn asr(req: Request, ctx: &Ctx) -> Result {
     let opts = AsrOptions::from_query(&Query::parse(req.uri().query()), &[])?;
-    let resp = transcribe::upload(req, &opts, ctx).await?;
-    let mut out = reply::streamed("application/json", upstream::relay(resp));
+    let (answer, content_type) = if sse::accepts(header(&req, "accept"), NDJSON) {
+        (Answer::Streamed, NDJSON)
+    } else {
+        (Answer::Whole, "application/json")
+    };
+    let resp = transcribe::upload(req, &opts, answer, ctx).await?;
+    let mut out = reply::streamed(content_type, upstream::relay(resp));
     reply::set_header(&mut out, "cache-control", "no-store");
     Ok(out)
 }

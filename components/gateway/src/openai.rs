@@ -1,21 +1,23 @@
 //! The OpenAI-compatible API: `/v1/audio/transcriptions`, `/v1/audio/translations`,
-//! `/v1/audio/speech` and `/v1/models`.
+//! `/v1/audio/speech`, `/v1/models` and `/v1/models/{model}`.
 
-use bytes::Bytes;
 use serde_json::json;
-use spin_sdk::http::{FullBody, Request, box_body};
+use spin_sdk::http::{FullBody, box_body};
 use vox_api::limits::{MAX_MULTIPART_BYTES, MAX_TTS_BODY_BYTES};
 use vox_api::models::ModelList;
-use vox_api::multipart::{self, Form, Limits};
-use vox_api::query::{AsrOptions, non_empty, parse_bool, parse_number};
-use vox_api::transcript::{Granularities, ResponseFormat, Task, Transcript, render};
+use vox_api::multipart::{self, Limits};
+use vox_api::transcript::{Task, Transcript, render};
+use vox_api::transcript_stream::OpenAiDeltas;
+use vox_api::transcription_form::TranscriptionRequest;
 use vox_api::voices::VoiceList;
 use vox_api::{ApiError, ErrorStyle, speech, sse};
 use vox_http_kit::body::{read_bounded, stream_bounded};
 use vox_http_kit::header;
 use vox_http_kit::reply::{self, Result};
+use vox_http_kit::upload::Request;
 
 use crate::audio_sse::{self, Stop};
+use crate::transcribe::{Answer, Event, Lines};
 use crate::upstream::{self, Ctx, Service};
 use crate::{audio, transcribe};
 
@@ -38,78 +40,60 @@ pub async fn transcriptions(req: Request, ctx: &Ctx, task: Task) -> Result {
         models.check_translatable(request.options.model.as_deref())?;
     }
 
+    let answer = if request.stream {
+        Answer::Streamed
+    } else {
+        Answer::Whole
+    };
     let resp = transcribe::send(
         &request.options,
         file.audio_content_type().as_deref(),
         box_body(FullBody::new(file.data.clone())),
+        answer,
         ctx,
     )
     .await?;
-    let transcript: Transcript = upstream::read_json(Service::Asr, resp).await?;
-
     if request.stream {
-        return Ok(transcript_events(&transcript));
+        return Ok(transcript_events(Lines::new(resp)));
     }
+    let transcript: Transcript = upstream::read_json(Service::Asr, resp).await?;
     let text = render(&transcript, request.format, task, request.granularities);
     Ok(reply::full(200, request.format.content_type(), text))
 }
 
-/// The OpenAI form fields, validated.
-struct TranscriptionRequest {
-    options: AsrOptions,
-    format: ResponseFormat,
-    granularities: Granularities,
-    stream: bool,
-}
-
-impl TranscriptionRequest {
-    fn from_form(form: &Form, task: Task) -> std::result::Result<Self, ApiError> {
-        let format = ResponseFormat::parse(form.field("response_format"))?;
-        let granularities = Granularities::parse(
-            form.all("timestamp_granularities[]")
-                .chain(form.all("timestamp_granularities")),
-        )?;
-        let stream = form
-            .field("stream")
-            .map(|v| parse_bool("stream", v))
-            .transpose()?
-            .unwrap_or(false);
-        let options = AsrOptions {
-            model: non_empty(form.field("model")),
-            // Translation always produces English; the source language is detected.
-            language: if task == Task::Transcribe {
-                non_empty(form.field("language"))
-            } else {
-                None
-            },
-            task: Some(task),
-            temperature: form
-                .field("temperature")
-                .map(|v| parse_number("temperature", v))
-                .transpose()?,
-            initial_prompt: non_empty(form.field("prompt")),
-            word_timestamps: (granularities.word && format == ResponseFormat::VerboseJson)
-                .then_some(true),
-            ..AsrOptions::default()
-        };
-        options.validate()?;
-        Ok(Self {
-            options,
-            format,
-            granularities,
-            stream,
-        })
-    }
-}
-
-/// `stream=true`: the transcript as `transcript.text.delta` events (one per segment), then
-/// `transcript.text.done`.
-fn transcript_events(t: &Transcript) -> reply::Reply {
-    let out: String = vox_api::transcript::stream_events(t)
-        .iter()
-        .map(sse::typed_json)
-        .collect();
-    audio_sse::reply(box_body(FullBody::new(Bytes::from(out))))
+/// `stream=true`: a `transcript.text.delta` event per segment as asr decodes it, then
+/// `transcript.text.done` with `usage`. While a window decodes, a comment goes out every
+/// [`sse::HEARTBEAT`]: a client that went away is noticed then, and dropping the asr stream
+/// stops the decoding at the end of its window.
+fn transcript_events(mut lines: Lines) -> reply::Reply {
+    let (mut tx, body) = audio_sse::channel();
+    spin_sdk::wasip3::spawn(async move {
+        let mut deltas = OpenAiDeltas::default();
+        loop {
+            let event = match lines.next_within(sse::HEARTBEAT).await {
+                None => sse::comment("decoding"),
+                Some(Ok(Event::Segment(segment))) => match deltas.delta(&segment.text) {
+                    Some(delta) => sse::typed_json(&delta),
+                    None => continue,
+                },
+                Some(Ok(Event::Progress)) => continue,
+                Some(Ok(Event::Done(summary))) => {
+                    let done = sse::typed_json(&OpenAiDeltas::done(&summary));
+                    let _ = audio_sse::send(&mut tx, done).await;
+                    return;
+                }
+                Some(Err(e)) => {
+                    let error = sse::typed_json(&OpenAiDeltas::error(&e));
+                    let _ = audio_sse::send(&mut tx, error).await;
+                    return;
+                }
+            };
+            if audio_sse::send(&mut tx, event).await.is_err() {
+                return;
+            }
+        }
+    });
+    audio_sse::reply(body)
 }
 
 /// JSON in, audio streamed out: raw pcm/wav, or `speech.audio.delta` events.
@@ -147,14 +131,29 @@ pub async fn speech(req: Request, ctx: &Ctx) -> Result {
     Ok(out)
 }
 
-/// OpenAI's model list: transcription aliases, installed Whisper models, speech models.
-pub async fn models(ctx: &Ctx) -> Result {
+/// What is installed: the asr service's models and the tts service's voices.
+async fn installed(ctx: &Ctx) -> std::result::Result<(ModelList, VoiceList), ApiError> {
     let (asr, tts) = futures::join!(
         upstream::get_json::<ModelList>(Service::Asr, "/models", ctx),
         upstream::get_json::<VoiceList>(Service::Tts, "/voices", ctx)
     );
+    Ok((asr?, tts?))
+}
+
+/// OpenAI's model list: transcription aliases, installed Whisper models, speech models.
+pub async fn models(ctx: &Ctx) -> Result {
+    let (asr, tts) = installed(ctx).await?;
+    Ok(reply::json(200, &vox_api::models::openai_list(&asr, &tts)))
+}
+
+/// One model object, for any name a request may use; 404 `model_not_found` otherwise.
+pub async fn model(path: &str, ctx: &Ctx) -> Result {
+    let path = path.trim_end_matches('/');
+    let id = vox_api::routes::path_param(vox_api::routes::OPENAI_MODEL_PATH, path)
+        .ok_or_else(|| ApiError::missing_param("model"))?;
+    let (asr, tts) = installed(ctx).await?;
     Ok(reply::json(
         200,
-        &vox_api::models::openai_list(&asr?, &tts?),
+        &vox_api::models::openai_model(&asr, &tts, &id)?,
     ))
 }

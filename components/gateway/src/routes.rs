@@ -1,15 +1,18 @@
-//! The router: request ids, CORS, authentication, then dispatch by the shared route table.
+//! The router: request ids, CORS, authentication, then dispatch by the shared route table; an
+//! early error reads the rest of the upload before it goes out.
 
-use spin_sdk::http::Request;
+use vox_api::limits::MAX_MULTIPART_BYTES;
 use vox_api::routes::{Endpoint, Match};
 use vox_api::{ApiError, ErrorStyle, request_id};
 use vox_http_kit::header;
 use vox_http_kit::reply::{self, Reply};
+use vox_http_kit::upload::{self, Request};
 
 use crate::upstream::Ctx;
-use crate::{auth, cors, e2e, native, openai};
+use crate::{auth, cors, e2e, native, openai, page};
 
-pub async fn handle(req: Request) -> Reply {
+pub async fn handle(req: spin_sdk::http::Request) -> Reply {
+    let (req, upload) = upload::split(req);
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let style = ErrorStyle::for_path(&path);
@@ -30,6 +33,15 @@ pub async fn handle(req: Request) -> Reply {
                 .unwrap_or_else(|e| reply::error(&e, style)),
         }
     };
+    // An error answered before the upload was read: read the rest first, so the client sees
+    // the error rather than a reset connection (vox_http_kit::upload). Not past a size limit,
+    // which is what a 413 refused.
+    let status = resp.status();
+    if (status.is_client_error() || status.is_server_error())
+        && status != http::StatusCode::PAYLOAD_TOO_LARGE
+    {
+        upload.drain(MAX_MULTIPART_BYTES).await;
+    }
     reply::set_header(&mut resp, request_id::HEADER, &ctx.request_id);
     cors::decorate(&mut resp, allowed_origin.as_deref());
     resp
@@ -69,5 +81,7 @@ async fn dispatch(req: Request, method: &str, path: &str, ctx: &Ctx) -> reply::R
         }
         Endpoint::Speech => openai::speech(req, ctx).await,
         Endpoint::OpenAiModels => openai::models(ctx).await,
+        Endpoint::OpenAiModel => openai::model(path, ctx).await,
+        Endpoint::Page(file) => Ok(page::serve(file)),
     }
 }

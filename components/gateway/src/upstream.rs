@@ -35,13 +35,13 @@ impl Service {
     }
 }
 
-/// Sends a request and returns the response if it is a success; an error status becomes the
+/// Sends a request (with `headers` beside the request id) and returns the response if it is a success; an error status becomes the
 /// service's own error (same status and message), a transport failure a 502 or 503.
 pub async fn send(
     service: Service,
     method: http::Method,
     path_and_query: &str,
-    content_type: Option<&str>,
+    headers: &[(&str, &str)],
     body: BoxBody,
     ctx: &Ctx,
 ) -> Result<Response, ApiError> {
@@ -49,8 +49,8 @@ pub async fn send(
         .method(method)
         .uri(format!("{}{path_and_query}", service.base()))
         .header(vox_api::request_id::HEADER, &ctx.request_id);
-    if let Some(ct) = content_type {
-        builder = builder.header("content-type", ct);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
     }
     let request = builder
         .body(body)
@@ -73,7 +73,7 @@ pub async fn get(service: Service, path: &str, ctx: &Ctx) -> Result<Response, Ap
         service,
         http::Method::GET,
         path,
-        None,
+        &[],
         box_body(EmptyBody::new()),
         ctx,
     )
@@ -91,7 +91,7 @@ pub async fn post_json(
         service,
         http::Method::POST,
         path,
-        Some("application/json"),
+        &[("content-type", "application/json")],
         box_body(FullBody::new(Bytes::from(body))),
         ctx,
     )

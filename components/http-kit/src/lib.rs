@@ -3,6 +3,7 @@
 pub mod body;
 pub mod reply;
 pub mod request;
+pub mod upload;
 
 pub use reply::{Reply, Result};
 pub use request::header;

@@ -24,6 +24,7 @@ pub fn json(status: u16, value: &serde_json::Value) -> Reply {
 
 pub fn error(e: &ApiError, style: ErrorStyle) -> Reply {
     let mut resp = full(e.status, "application/json", e.body(style));
+    set_header(&mut resp, vox_api::usage::ERROR_CODE, e.code.as_str());
     if e.status == 401 {
         set_header(&mut resp, "www-authenticate", "Bearer");
     }

@@ -13,6 +13,8 @@ use vox_http_kit::{Result, reply};
 use vox_piper::SynthesisParams;
 
 use vox_api::speech::{AudioFormat, Synthesize};
+use vox_api::usage::{self, PcmLayout};
+use vox_audio::{Encoding, StreamEncoder};
 
 use crate::request;
 use crate::voices::LoadedVoice;
@@ -32,32 +34,45 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
         );
     }
 
-    let sample_rate = loaded.voice.sample_rate();
+    let voice_rate = loaded.voice.sample_rate();
+    let mut encoder = StreamEncoder::new(
+        encoding(request.format),
+        voice_rate,
+        request.sample_rate.unwrap_or(voice_rate),
+    )
+    .map_err(|e| ApiError::invalid_param("sample_rate", e.to_string()))?;
+    let sample_rate = encoder.output_rate();
     // A channel of one: the synthesizer waits for the client to take each chunk (backpressure),
     // and stops when the client has gone (the receiver is dropped).
     let (mut tx, rx) = mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(1);
-    let header = (request.format == AudioFormat::Wav)
-        .then(|| Bytes::copy_from_slice(&vox_audio::wav_header(sample_rate, 1, None)));
     spin_sdk::wasip3::spawn(async move {
-        if let Some(header) = header
-            && tx.send(Ok(header)).await.is_err()
-        {
-            return;
-        }
         let synthesizer = loaded
             .voice
             .synthesizer(&sentences, params)
             .first_clause_early(true);
         for chunk in synthesizer {
             let item = chunk
-                .map(|c| Bytes::from(vox_audio::f32_to_s16le(&c.samples)))
-                .map_err(|e| std::io::Error::other(e.to_string()));
+                .map_err(|e| e.to_string())
+                .and_then(|c| encoder.push(&c.samples).map_err(|e| e.to_string()))
+                .map(Bytes::from)
+                .map_err(std::io::Error::other);
             let failed = item.is_err();
+            // An encoder may hold a whole frame back: nothing to send yet.
+            if matches!(&item, Ok(b) if b.is_empty()) {
+                continue;
+            }
             if tx.send(item).await.is_err() || failed {
                 return;
             }
             // Let the body writer hand this chunk to the host before the next synthesis.
             spin_sdk::wit_bindgen::yield_async().await;
+        }
+        let tail = encoder
+            .finish()
+            .map(Bytes::from)
+            .map_err(|e| std::io::Error::other(e.to_string()));
+        if !matches!(&tail, Ok(b) if b.is_empty()) {
+            let _ = tx.send(tail).await;
         }
     });
 
@@ -65,8 +80,32 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
     let mut resp = reply::streamed(request.format.content_type(), box_body(body));
     reply::set_header(&mut resp, "x-sample-rate", &sample_rate.to_string());
     reply::set_header(&mut resp, "x-channels", "1");
-    reply::set_header(&mut resp, "x-sample-format", "s16le");
+    if matches!(request.format, AudioFormat::Pcm | AudioFormat::Wav) {
+        reply::set_header(&mut resp, "x-sample-format", "s16le");
+        // Raw samples: the host counts the seconds spoken as the body passes.
+        let pcm = PcmLayout {
+            rate: sample_rate,
+            channels: 1,
+            offset: if request.format == AudioFormat::Wav {
+                vox_audio::WAV_HEADER_LEN as u64
+            } else {
+                0
+            },
+        };
+        reply::set_header(&mut resp, usage::AUDIO_PCM, &pcm.header_value());
+    }
     Ok(resp)
+}
+
+/// The encoder for a response format.
+fn encoding(format: AudioFormat) -> Encoding {
+    match format {
+        AudioFormat::Pcm => Encoding::Pcm,
+        AudioFormat::Wav => Encoding::Wav,
+        AudioFormat::Mp3 => Encoding::Mp3,
+        AudioFormat::Opus => Encoding::Opus,
+        AudioFormat::Flac => Encoding::Flac,
+    }
 }
 
 fn params(loaded: &LoadedVoice, request: &Synthesize) -> Result<SynthesisParams> {
