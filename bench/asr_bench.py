@@ -13,16 +13,20 @@ from bench.wer import word_errors
 
 MODEL_DIR = Path("models/whisper/tiny.en")
 FASTER_WHISPER_TYPES = ["int8", "float32"]
+# Vox's compute types (the asr_compute_type Spin variable; int8 ships) and their engine names.
+VOX_TYPES = {"int8": ("vox (vox up)", "vox (native)"),
+             "float32": ("vox float32 (vox up)", "vox float32 (native)")}
 WARM_UP_CLIP = "jfk.wav"
 
 log = logging.getLogger(__name__)
 
 
-def result_row(engine: str, clip: Clip, beam_size: int, wall_s: float, text: str) -> AsrRow:
+def result_row(engine: str, clip: Clip, beam_size: int, wall_s: float, text: str,
+               cpu_s: float | None = None) -> AsrRow:
     errors = word_errors(clip.reference, text)
     return AsrRow(engine=engine, clip=clip.name, beam_size=beam_size, audio_s=round(clip.duration_s, 2),
                   wall_s=wall_s, rtf=wall_s / clip.duration_s, wer=errors.rate, word_errors=errors.errors,
-                  reference_words=errors.reference_words, text=text)
+                  reference_words=errors.reference_words, text=text, cpu_s=cpu_s)
 
 
 def content_type(clip: Clip) -> str:
@@ -38,15 +42,16 @@ def transcribe_over_http(server: VoxServer, clip: Clip, beam_size: int) -> tuple
     return response, json.loads(response.body)["text"]
 
 
-def bench_vox_http(server: VoxServer, clips: list[Clip], beams: list[int]) -> AsrOverHttp:
+def bench_vox_http(server: VoxServer, clips: list[Clip], beams: list[int], engine: str) -> AsrOverHttp:
     warm_up = next(c for c in clips if c.name == WARM_UP_CLIP)
     first, _ = transcribe_over_http(server, warm_up, 1)
     rows = []
     for clip in clips:
         for beam_size in beams:
             log.info("asr vox-http %s beam %d", clip.name, beam_size)
+            cpu = server.cpu_seconds
             response, text = transcribe_over_http(server, clip, beam_size)
-            rows.append(result_row("vox (vox up)", clip, beam_size, response.total_s, text))
+            rows.append(result_row(engine, clip, beam_size, response.total_s, text, server.cpu_seconds - cpu))
     return AsrOverHttp(rows=rows, first_request_s=first.total_s, peak_rss_kb=server.peak_rss_kb,
                        startup_s=server.startup_s)
 
@@ -64,7 +69,7 @@ def build_native_example(root: Path) -> Path:
 
 def engine_rows(engine: str, events: list[dict], clips: list[Clip]) -> list[AsrRow]:
     by_path = {str(c.path): c for c in clips}
-    return [result_row(engine, by_path[e["clip"]], e["beam_size"], e["wall_s"], e["text"])
+    return [result_row(engine, by_path[e["clip"]], e["beam_size"], e["wall_s"], e["text"], e.get("cpu_s"))
             for e in events if e["event"] == "transcribe"]
 
 
@@ -75,13 +80,14 @@ def summary(engine: str, events: list[dict], clips: list[Clip]) -> AsrInProcess:
                         peak_rss_kb=done["peak_rss_kb"])
 
 
-def bench_native(root: Path, clips: list[Clip], beams: list[int]) -> AsrInProcess:
+def bench_native(root: Path, clips: list[Clip], beams: list[int], compute_type: str) -> AsrInProcess:
     binary = build_native_example(root)
     wav_clips = [c for c in clips if c.is_wav]
-    log.info("asr vox-native on %d clips", len(wav_clips))
-    command = [str(binary), str(root / MODEL_DIR), ",".join(map(str, beams)), *(str(c.path) for c in wav_clips)]
+    log.info("asr vox-native %s on %d clips", compute_type, len(wav_clips))
+    command = [str(binary), "--compute-type", compute_type, str(root / MODEL_DIR), ",".join(map(str, beams)),
+               *(str(c.path) for c in wav_clips)]
     output = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True).stdout
-    return summary("vox (native)", read_json_lines(output), clips)
+    return summary(VOX_TYPES[compute_type][1], read_json_lines(output), clips)
 
 
 def bench_faster_whisper(root: Path, results: Path, clips: list[Clip], beams: list[int],
@@ -100,9 +106,13 @@ def bench_faster_whisper(root: Path, results: Path, clips: list[Clip], beams: li
 def run_asr(root: Path, results: Path, clips: list[Clip], beams: list[int],
             threads: int) -> dict[str, AsrOverHttp | AsrInProcess]:
     engines: dict[str, AsrOverHttp | AsrInProcess] = {}
-    with VoxServer(root, results / "logs") as server:
-        engines["vox (vox up)"] = bench_vox_http(server, clips, beams)
-    engines["vox (native)"] = bench_native(root, clips, beams)
+    for compute_type, (http, _) in VOX_TYPES.items():
+        # A compute type other than the snapshot's loads at the warm-up request, outside the timings.
+        env = {"SPIN_VARIABLE_ASR_COMPUTE_TYPE": compute_type}
+        with VoxServer(root, results / "logs", env=env) as server:
+            engines[http] = bench_vox_http(server, clips, beams, http)
+    for compute_type in VOX_TYPES:
+        engines[VOX_TYPES[compute_type][1]] = bench_native(root, clips, beams, compute_type)
     for compute_type in FASTER_WHISPER_TYPES:
         engines[f"faster-whisper {compute_type}"] = bench_faster_whisper(
             root, results, clips, beams, compute_type, threads)

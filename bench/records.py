@@ -24,6 +24,7 @@ class AsrRow:
     word_errors: int
     reference_words: int
     text: str
+    cpu_s: float | None = None  # CPU seconds of the engine's process (vox up: the whole server)
 
 
 @dataclass
@@ -111,7 +112,6 @@ class E2eRow:
     first_audio_s: float
     total_s: float
     audio_out_s: float
-    transcript: str
 
 
 @dataclass
@@ -215,6 +215,22 @@ class PreinitPart:
     memory: dict[str, dict[str, ComponentMemory]]  # by build, then component
 
 
+# --- under the real Spin -------------------------------------------------------------------------
+
+@dataclass
+class SpinSetting:
+    flags: list[str]  # given to `spin up` beside the defaults
+    startup_s: float
+    throughput: dict[str, list[Throughput]]  # by workload: asr, tts
+    peak_rss_kb: int
+
+
+@dataclass
+class SpinPart:
+    version: str
+    settings: dict[str, SpinSetting]  # "default", "one request per instance"
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 @dataclass
@@ -248,4 +264,5 @@ class BenchRun:
     preinit: PreinitPart | None
     load_after: list[float]
     elapsed_s: float
+    spin: SpinPart | None = None
     targets: list[Target] = field(default_factory=list)

@@ -32,11 +32,11 @@ def run_asr(job: dict) -> None:
     emit(event="load", wall_s=time.perf_counter() - started)
     for clip in job["clips"]:
         for beam_size in job["beams"]:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             segments, info = model.transcribe(clip, language="en", beam_size=beam_size)
             text = " ".join(s.text.strip() for s in segments)  # the generator does the work
             emit(event="transcribe", clip=clip, beam_size=beam_size, wall_s=time.perf_counter() - started,
-                 duration_s=info.duration, text=text)
+                 cpu_s=time.process_time() - cpu, duration_s=info.duration, text=text)
 
 
 def load_piper_voice(onnx_path: str, threads: int):

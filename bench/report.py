@@ -4,11 +4,18 @@ import math
 
 from bench.records import Target
 
-VOX_HTTP = "vox (vox up)"
-VOX_NATIVE = "vox (native)"
+VOX_HTTP = "vox (vox up)"  # the shipped default, asr_compute_type = int8
+VOX_HTTP_F32 = "vox float32 (vox up)"
+VOX_NATIVE = "vox (native)"  # int8, as shipped
+VOX_NATIVE_F32 = "vox float32 (native)"
 FW_INT8 = "faster-whisper int8"
 FW_F32 = "faster-whisper float32"
-ASR_ENGINES = [VOX_HTTP, VOX_NATIVE, FW_INT8, FW_F32]
+ASR_ENGINES = [VOX_HTTP, VOX_HTTP_F32, VOX_NATIVE, VOX_NATIVE_F32, FW_INT8, FW_F32]
+
+
+def asr_engines(engines: dict) -> list[str]:
+    """The ASR engines a run measured, in report order."""
+    return [e for e in ASR_ENGINES if e in engines]
 
 
 def fmt(value: float, digits: int = 2) -> str:
@@ -39,7 +46,9 @@ def common_clips(engines: dict) -> list[str]:
     return [c for c in dict.fromkeys(ordered) if all(c in s for s in sets)]
 
 
-def total_wall(engines: dict, engine: str, beam: int, clips: list[str]) -> float:
+def total_wall(engines: dict, engine: str, beam: int, clips: list[str]) -> float | None:
+    if engine not in engines:
+        return None
     index = asr_index(engines)
     return sum(index[(engine, c, beam)]["wall_s"] for c in clips)
 
@@ -52,23 +61,42 @@ def asr_timing_table(asr: dict) -> list[str]:
     engines, beams = asr["engines"], asr["beams"]
     index = asr_index(engines)
     clips = list(dict.fromkeys(r["clip"] for r in engines[VOX_HTTP]["rows"]))
+    names = asr_engines(engines)
     rows = []
     for beam in beams:
         for clip in clips:
             cells = {e: index.get((e, clip, beam)) for e in ASR_ENGINES}
             wall = {e: (c["wall_s"] if c else None) for e, c in cells.items()}
             audio = cells[VOX_HTTP]["audio_s"]
-            rows.append([clip, str(beam), fmt(audio, 1)] + [asr_time_cell(cells[e]) for e in ASR_ENGINES]
+            rows.append([clip, str(beam), fmt(audio, 1)] + [asr_time_cell(cells[e]) for e in names]
                         + [fmt(ratio(wall[VOX_HTTP], wall[FW_INT8])), fmt(ratio(wall[VOX_NATIVE], wall[FW_INT8])),
-                           fmt(ratio(wall[VOX_HTTP], wall[FW_F32]))])
+                           fmt(ratio(wall[VOX_HTTP_F32], wall[FW_F32]))])
         common = common_clips(engines)
         totals = {e: total_wall(engines, e, beam, common) for e in ASR_ENGINES}
-        rows.append([f"**total, WAV clips**", str(beam), ""] + [f"**{fmt(totals[e])}**" for e in ASR_ENGINES]
+        rows.append([f"**total, WAV clips**", str(beam), ""] + [f"**{fmt(totals[e])}**" for e in names]
                     + [f"**{fmt(ratio(totals[VOX_HTTP], totals[FW_INT8]))}**",
                        f"**{fmt(ratio(totals[VOX_NATIVE], totals[FW_INT8]))}**",
-                       f"**{fmt(ratio(totals[VOX_HTTP], totals[FW_F32]))}**"])
-    header = ["clip", "beam", "audio s"] + [f"{e} s (RTF)" for e in ASR_ENGINES] + \
-             ["vox up ÷ int8", "native ÷ int8", "vox up ÷ f32"]
+                       f"**{fmt(ratio(totals[VOX_HTTP_F32], totals[FW_F32]))}**"])
+    header = ["clip", "beam", "audio s"] + [f"{e} s (RTF)" for e in names] + \
+             ["vox up ÷ fw int8", "native ÷ fw int8", "vox up float32 ÷ fw float32"]
+    return table(header, rows)
+
+
+def total_cpu(engines: dict, engine: str, beam: int, clips: list[str]) -> float | None:
+    index = asr_index(engines)
+    values = [index[(engine, c, beam)].get("cpu_s") for c in clips]
+    return None if any(v is None for v in values) else sum(values)
+
+
+def asr_cpu_table(asr: dict) -> list[str]:
+    """CPU seconds over the common clips: on a shared machine they move less than wall time."""
+    engines, common = asr["engines"], common_clips(asr["engines"])
+    rows = []
+    for beam in asr["beams"]:
+        cpu = {e: total_cpu(engines, e, beam, common) for e in ASR_ENGINES}
+        rows.append([str(beam)] + [fmt(cpu[e]) for e in ASR_ENGINES]
+                    + [fmt(ratio(cpu[VOX_HTTP], cpu[FW_INT8])), fmt(ratio(cpu[VOX_NATIVE], cpu[FW_INT8]))])
+    header = ["beam"] + [f"{e} CPU s" for e in ASR_ENGINES] + ["vox up ÷ int8 (CPU)", "native ÷ int8 (CPU)"]
     return table(header, rows)
 
 
@@ -89,7 +117,7 @@ def same_text_as(asr: dict, engine: str, reference: str) -> str:
 def asr_engine_table(asr: dict) -> list[str]:
     rows = []
     common = common_clips(asr["engines"])
-    for name in ASR_ENGINES:
+    for name in asr_engines(asr["engines"]):
         engine = asr["engines"][name]
         load = engine.get("load_s", engine.get("first_request_s"))
         rows.append([name] + [f"{100 * aggregate_wer(engine['rows'], b, common):.1f} %" for b in asr["beams"]]
@@ -152,13 +180,24 @@ def service_table(result: dict) -> list[str]:
     return table(["measure", "value"], rows)
 
 
-def throughput_table(service: dict, key: str) -> list[str]:
+def throughput_table(service: dict, key: str, server: str = "vox") -> list[str]:
     rows = []
     for kind, label in (("asr", "ASR jfk beam 5"), ("tts", "TTS sentence")):
         for r in service[key][kind]:
             rows.append([label, str(r["clients"]), str(r["requests"]), fmt(r["requests_per_s"]),
                          fmt(r["p50_s"]), fmt(r["p99_s"]), str(r["errors"]), fmt(r.get("server_cores_busy"))])
-    return table(["workload", "clients", "requests", "req/s", "p50 s", "p99 s", "errors", "vox CPU (cores)"], rows)
+    return table(["workload", "clients", "requests", "req/s", "p50 s", "p99 s", "errors", f"{server} CPU (cores)"],
+                 rows)
+
+
+def spin_tables(spin: dict) -> list[str]:
+    lines = [f"`{spin['version']}`, the same `spin.toml` (`--direct-mounts`). Throughput as above:", ""]
+    for name, setting in spin["settings"].items():
+        flags = " ".join(setting["flags"]) or "no flags: up to 16 concurrent requests per instance"
+        lines += [f"{name} ({flags}; startup {setting['startup_s']:.1f} s, peak RSS "
+                  f"{mib(setting['peak_rss_kb'])} MiB):", ""]
+        lines += throughput_table(setting, "throughput", "spin") + [""]
+    return lines
 
 
 def verdict(met: bool | None) -> str:
@@ -172,7 +211,7 @@ def asr_targets(asr: dict) -> list[Target]:
         http = ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), total_wall(asr["engines"], FW_INT8, beam, common))
         native = ratio(total_wall(asr["engines"], VOX_NATIVE, beam, common),
                        total_wall(asr["engines"], FW_INT8, beam, common))
-        out.append(Target(f"ASR in-component (vox up) ≤ 2× faster-whisper int8 time, beam {beam}",
+        out.append(Target(f"ASR in-component (vox up, int8) ≤ 2× faster-whisper int8 time, beam {beam}",
                           f"{http:.2f}×", http <= 2))
         out.append(Target(f"ASR native ≤ 1× faster-whisper int8 time, beam {beam}", f"{native:.2f}×", native <= 1))
     return out
@@ -289,6 +328,8 @@ def render(result: dict) -> str:
         asr = result["asr"]
         sections += [
             ["## ASR — whisper tiny.en, wall seconds (real-time factor)", ""] + asr_timing_table(asr),
+            ["", "CPU seconds over the WAV clips (each engine's process; vox up: the whole server), "
+             "steadier than wall time when other work shares the cores:", ""] + asr_cpu_table(asr),
             ["", "Accuracy (WER over the WAV clips, after Whisper's English text normaliser), load "
              "(Vox through vox up: its first request) and peak memory (vox up: the whole server):", ""]
             + asr_engine_table(asr),
@@ -314,4 +355,6 @@ def render(result: dict) -> str:
     if "preinit" in result:
         sections += [["## Pre-initialised components (`vox preinit`) against lazy ones", ""]
                      + preinit_tables(result["preinit"])]
+    if "spin" in result:
+        sections += [["## Under Spin (`spin up`)", ""] + spin_tables(result["spin"])]
     return "\n".join("\n".join(s) + "\n" for s in sections)

@@ -1,4 +1,5 @@
-"""Starts and stops `vox up` on a free loopback port, and talks HTTP to it."""
+"""Starts and stops `vox up` (or `spin up`, bench/spin_bench.py) on a free loopback port, and talks
+HTTP to it."""
 
 import http.client
 import json
@@ -65,6 +66,7 @@ class VoxServer:
     idle_instance_timeout: str = "600s"
     extra_flags: tuple[str, ...] = ()
     manifest: Path | None = None  # default: the repository's spin.toml
+    env: dict[str, str] = field(default_factory=dict)  # added to this environment (SPIN_VARIABLE_*)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     startup_s: float = float("nan")
@@ -76,9 +78,10 @@ class VoxServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        command = [
+    name = "vox"
+
+    def command(self) -> list[str]:
+        return [
             str(self.root / "target/release/vox"), "up",
             "-f", str(self.manifest or self.root / "spin.toml"),
             "--listen", f"{HOST}:{self.port}",
@@ -86,9 +89,13 @@ class VoxServer:
             "--log-dir", str(self.log_dir),
             *self.extra_flags,
         ]
-        stderr = (self.log_dir / f"vox-{self.port}.log").open("wb")
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        stderr = (self.log_dir / f"{self.name}-{self.port}.log").open("wb")
         started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=self.root, stdout=subprocess.DEVNULL, stderr=stderr)
+        self.process = subprocess.Popen(self.command(), cwd=self.root, stdout=subprocess.DEVNULL, stderr=stderr,
+                                        env={**os.environ, **self.env})
         stderr.close()
         self.wait_healthy(started)
         self.startup_s = time.perf_counter() - started
@@ -96,14 +103,14 @@ class VoxServer:
     def wait_healthy(self, started: float) -> None:
         while time.perf_counter() - started < START_TIMEOUT_S:
             if self.process.poll() is not None:
-                raise RuntimeError(f"vox up exited with {self.process.returncode}; see {self.log_dir}")
+                raise RuntimeError(f"{self.name} up exited with {self.process.returncode}; see {self.log_dir}")
             try:
                 if self.request("GET", "/health", timeout=2).status == 200:
                     return
             except OSError:
                 pass
             time.sleep(POLL_INTERVAL_S)
-        raise TimeoutError(f"vox up did not answer /health within {START_TIMEOUT_S} s")
+        raise TimeoutError(f"{self.name} up did not answer /health within {START_TIMEOUT_S} s")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

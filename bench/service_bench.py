@@ -5,7 +5,6 @@ import statistics
 import threading
 import time
 from pathlib import Path
-from urllib.parse import unquote
 
 from bench.clips import Clip
 from bench.metrics import percentile
@@ -38,8 +37,7 @@ def bench_e2e(server: VoxServer, clips: list[Clip]) -> E2eRun:
         rows.append(E2eRow(
             clip=clip.name, audio_in_s=round(clip.duration_s, 2), status=response.status,
             first_audio_s=response.first_byte_s, total_s=response.total_s,
-            audio_out_s=len(response.body) / 2 / int(response.headers.get("x-sample-rate", "22050")),
-            transcript=unquote(response.headers.get("x-transcript", ""))))
+            audio_out_s=len(response.body) / 2 / int(response.headers.get("x-sample-rate", "22050"))))
     return E2eRun(rows=rows, first_request_s=first.total_s)
 
 

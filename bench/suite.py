@@ -16,6 +16,7 @@ from bench.preinit_bench import run_preinit
 from bench.records import AsrPart, BenchRun, as_json
 from bench.report import render, targets
 from bench.service_bench import THROUGHPUT_CLIP, run_service
+from bench.spin_bench import run_spin
 from bench.texts import benchmark_texts
 from bench.tts_bench import run_tts
 from bench.workspace import BENCH_DIR, RESULTS_DIR, ROOT
@@ -50,7 +51,7 @@ def run_suite(full: bool, threads: int, beams: list[int], parts: list[str]) -> N
     clips = benchmark_clips(ROOT, RESULTS_DIR, load_references(BENCH_DIR / "references.tsv"), full)
     texts = benchmark_texts(full)
 
-    asr = tts = service = preinit = None
+    asr = tts = service = preinit = spin = None
     if "asr" in parts:
         asr = AsrPart(beams=beams, clips=[c.name for c in clips],
                       engines=run_asr(ROOT, RESULTS_DIR, clips, beams, threads))
@@ -60,10 +61,12 @@ def run_suite(full: bool, threads: int, beams: list[int], parts: list[str]) -> N
         service = run_service(ROOT, RESULTS_DIR, clips)
     if "preinit" in parts:
         preinit = run_preinit(ROOT, RESULTS_DIR, clips, THROUGHPUT_CLIP)
+    if "spin" in parts:
+        spin = run_spin(ROOT, RESULTS_DIR, clips)
     run = BenchRun(
         started_utc=started_utc, mode="full" if full else "quick", command=command_line(), threads=threads,
         machine=machine, versions=software, load_before=load_before, compiled_cache_warm=cache_warm,
-        asr=asr, tts=tts, service=service, preinit=preinit,
+        asr=asr, tts=tts, service=service, preinit=preinit, spin=spin,
         load_after=load_average(), elapsed_s=time.perf_counter() - started)
     run.targets = targets(as_json(run))
 

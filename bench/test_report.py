@@ -10,7 +10,7 @@ import unittest
 from bench.records import (Agreement, AsrInProcess, AsrOverHttp, AsrPart, AsrRow, BenchRun, CompileRun,
                            ComponentMemory, ComponentReady, ComponentSizes, E2eRow, E2eRun, FreshAndWarm,
                            FreshInstances, HealthLatency, InstancesMemory, Machine, PreinitPart, ProcessMemory,
-                           ServicePart, Throughput, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming,
+                           ServicePart, SpinPart, SpinSetting, Throughput, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming,
                            VoiceSettings, as_json)
 from bench.report import ASR_ENGINES, render, targets
 
@@ -54,7 +54,7 @@ def service_part() -> ServicePart:
     return ServicePart(
         startup_s=0.3,
         e2e=E2eRun(rows=[E2eRow(clip="jfk.wav", audio_in_s=11.0, status=200, first_audio_s=1.0, total_s=2.0,
-                                audio_out_s=8.0, transcript="And so")], first_request_s=2.5),
+                                audio_out_s=8.0)], first_request_s=2.5),
         health=HealthLatency(requests=500, p50_ms=0.2, p99_ms=0.5, mean_ms=0.25),
         throughput=throughput(), peak_rss_kb=1_000_000, throughput_one_per_instance=throughput(),
         one_per_instance_peak_rss_kb=2_000_000, fresh_startup_s=0.3,
@@ -75,6 +75,13 @@ def preinit_part() -> PreinitPart:
         memory={mode: {"asr": memory, "tts": memory} for mode in ("lazy", "preinit")})
 
 
+def spin_part() -> SpinPart:
+    return SpinPart(version="spin 4.1.0", settings={
+        name: SpinSetting(flags=flags, startup_s=2.0, throughput=throughput(), peak_rss_kb=1_500_000)
+        for name, flags in (("default", []), ("one request per instance",
+                                              ["--max-instance-concurrent-reuse-count", "1"]))})
+
+
 def bench_run() -> BenchRun:
     return BenchRun(
         started_utc="2026-01-01T00:00:00Z", mode="quick", command="make bench", threads=1,
@@ -89,12 +96,15 @@ class ReportTest(unittest.TestCase):
     def test_every_part_renders_from_its_json(self) -> None:
         run = bench_run()
         run.asr, run.tts, run.service, run.preinit = asr_part(), tts_part(), service_part(), preinit_part()
+        run.spin = spin_part()
         run.targets = targets(as_json(run))
         result = json.loads(json.dumps(as_json(run)))
         markdown = render(result)
-        for heading in ("## Targets", "## ASR", "## TTS", "## End to end", "## Service", "## Pre-initialised"):
+        for heading in ("## Targets", "## ASR", "## TTS", "## End to end", "## Service", "## Pre-initialised",
+                        "## Under Spin"):
             self.assertIn(heading, markdown)
         self.assertIn("| vox (vox up) | 5.0 % | 5.0 % |", markdown)
+        self.assertIn("spin CPU (cores)", markdown)
         self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 3 + 3)
 
     def test_parts_not_run_are_left_out(self) -> None:
