@@ -16,6 +16,8 @@ use vox_api::limits::UPLOAD_LINGER;
 pub struct BodyProgress {
     received: AtomicU64,
     complete: AtomicBool,
+    /// The sender failed (a component cut its answer short, or the client its upload).
+    failed: AtomicBool,
     too_large: AtomicBool,
     /// The reader is blocked on the body and its sender has not sent more.
     awaiting_client: AtomicBool,
@@ -26,6 +28,12 @@ impl BodyProgress {
     /// have not arrived.
     pub fn stalled_by_client(&self) -> bool {
         !self.complete.load(Ordering::Relaxed) && self.awaiting_client.load(Ordering::Relaxed)
+    }
+
+    /// True when the body was dropped before its end and without failing: for a response, the
+    /// client closed the connection before the answer was sent.
+    pub fn abandoned(&self) -> bool {
+        !self.complete.load(Ordering::Relaxed) && !self.failed.load(Ordering::Relaxed)
     }
 
     pub fn too_large(&self) -> bool {
@@ -126,6 +134,7 @@ where
             }
             Poll::Ready(Some(Err(e))) => {
                 this.ended = true;
+                this.progress.failed.store(true, Ordering::Relaxed);
                 Poll::Ready(Some(Err(e.into())))
             }
             Poll::Ready(None) => {
@@ -138,7 +147,12 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        let end = self.inner.as_ref().is_none_or(Body::is_end_stream);
+        // hyper stops polling a body that says it has ended, so this may be the only sign.
+        if end {
+            self.progress.complete.store(true, Ordering::Relaxed);
+        }
+        end
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -148,6 +162,9 @@ where
 
 impl<B: Body<Data = Bytes> + Unpin + Send + 'static> Drop for MeteredBody<B> {
     fn drop(&mut self) {
+        if self.inner.as_ref().is_none_or(Body::is_end_stream) {
+            self.progress.complete.store(true, Ordering::Relaxed);
+        }
         if let Some(report) = self.report.take() {
             report(&self.progress);
         }

@@ -86,6 +86,10 @@ struct Up {
     /// component's `tool.vox.max_memory` overrides it).
     #[arg(long, value_parser = parse_size)]
     max_instance_memory: Option<u64>,
+    /// Most guest CPU one instance may use on its work before it is ended with an error, e.g.
+    /// "600s"; "0s" for no limit.
+    #[arg(long, default_value_t = Seconds(InstanceLimits::default().max_cpu.unwrap_or_default()))]
+    max_instance_cpu: Seconds,
     /// How long an idle instance is kept for reuse, e.g. "1s".
     #[arg(long, default_value_t = Seconds(InstanceLimits::default().idle_timeout))]
     idle_instance_timeout: Seconds,
@@ -214,6 +218,7 @@ async fn serve(up: Up) -> anyhow::Result<()> {
         request_timeout: up.request_timeout.0,
         stream_idle_timeout: up.stream_idle_timeout.0,
         max_memory: up.max_instance_memory,
+        max_cpu: (!up.max_instance_cpu.0.is_zero()).then_some(up.max_instance_cpu.0),
     };
     if up.no_cache {
         config.cache_dir = None;

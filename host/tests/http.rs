@@ -502,3 +502,30 @@ async fn an_instance_past_its_memory_limit_fails_only_its_request() {
     let after = get(vox.addr, "/api/alloc?mb=16").await;
     assert_eq!(after.status, 200, "{}", after.text());
 }
+
+#[tokio::test]
+async fn an_instance_past_its_cpu_limit_is_ended_with_a_clear_error() {
+    let app = AppDir::new(ISOLATED_APP);
+    let vox = start_with_env(&app, &["--max-instance-cpu", "1s"], &[]);
+    // Within the limit: the guest computes and answers.
+    let within = get(vox.addr, "/api/spin?ms=300").await;
+    assert_eq!(within.status, 200, "{}", within.text());
+    // A runaway: far under the request timeout, the CPU limit ends it.
+    let started = Instant::now();
+    let runaway = get(vox.addr, "/api/spin?ms=60000").await;
+    let took = started.elapsed();
+    assert_eq!(runaway.status, 500, "{}", runaway.text());
+    let error = runaway.json();
+    assert_eq!(error["error"]["code"], "component_failed");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1 s CPU limit"),
+        "the message names the limit: {message}"
+    );
+    assert!(took < Duration::from_secs(30), "ended after {took:?}");
+    // The CPU counts per piece of work: the next request on a fresh instance runs.
+    for _ in 0..3 {
+        let after = get(vox.addr, "/api/spin?ms=400").await;
+        assert_eq!(after.status, 200, "{}", after.text());
+    }
+}

@@ -1,6 +1,8 @@
 //! What an operator sees of the running app: Prometheus metrics that move with real requests,
 //! and JSON log lines, one per request, carrying its request id.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::Mutex;
 
 use vox_app_tests::{App, fixture, operated_app};
@@ -29,6 +31,30 @@ fn sample(text: &str, series: &str) -> f64 {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map(|v| v.trim().parse().expect("a number"))
         .unwrap_or(0.0)
+}
+
+/// The app's JSON log lines once a line for each of `ids` is there: each line is written
+/// once its response body has gone, so this waits a moment for them.
+fn logged(app: &App, ids: &[&str]) -> Vec<serde_json::Value> {
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = app
+            .log()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
+            })
+            .collect();
+        if ids
+            .iter()
+            .all(|id| lines.iter().any(|l| l["request_id"] == *id))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    lines
 }
 
 #[test]
@@ -132,23 +158,7 @@ fn json_logs_have_one_line_per_request_with_its_id() {
     let resp = app.agent().get(&app.url("/health")).call().unwrap();
     let generated = resp.headers()["x-request-id"].to_str().unwrap().to_string();
 
-    // The line is written once the response body has gone; give it a moment.
-    let mut lines = Vec::new();
-    for _ in 0..50 {
-        lines = app
-            .log()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
-            })
-            .collect();
-        let logged = |id: &str| lines.iter().any(|l| l["request_id"] == id);
-        if logged(id) && logged(&generated) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let lines = logged(app, &[id, &generated]);
     let ours: Vec<_> = lines.iter().filter(|l| l["request_id"] == id).collect();
     assert_eq!(ours.len(), 1, "one line for the request: {ours:?}");
     let line = ours[0];
@@ -158,4 +168,46 @@ fn json_logs_have_one_line_per_request_with_its_id() {
     assert_eq!(line["component"], "gateway");
     assert!(line["duration_ms"].is_u64() && line["timestamp"].is_string());
     assert!(lines.iter().any(|l| l["request_id"] == generated.as_str()));
+}
+
+#[test]
+fn a_client_that_leaves_mid_answer_is_logged_as_499() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let app = operated_app();
+    let id = "ops-test-leaves-0499";
+    // Long enough that synthesis is still going when the first audio arrives.
+    let text = "The client hangs up while this is still being spoken. ".repeat(20);
+    let body = serde_json::json!({"text": text, "format": "pcm"}).to_string();
+    let addr = app.url("").trim_start_matches("http://").to_string();
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /api/tts HTTP/1.1\r\nhost: {addr}\r\nx-request-id: {id}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The headers and some audio: the answer has begun.
+    while seen.len() < 16 * 1024 {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "the answer ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 200"));
+    drop(conn);
+
+    let lines = logged(app, &[id]);
+    let ours: Vec<_> = lines.iter().filter(|l| l["request_id"] == id).collect();
+    assert_eq!(ours.len(), 1, "one line for the request: {ours:?}");
+    assert_eq!(ours[0]["status"], 499, "{}", ours[0]);
+    assert!(ours[0]["bytes"].as_u64().unwrap() < 20 * 22050 * 2);
+
+    // A request that is read to its end keeps its own status.
+    let whole = app.post(
+        "/api/tts",
+        "application/json",
+        br#"{"text":"Read to the end.","format":"pcm"}"#,
+    );
+    assert_eq!(whole.status, 200);
 }

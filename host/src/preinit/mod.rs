@@ -20,6 +20,7 @@ use crate::config::{App, ComponentSpec};
 use crate::files::write_atomically;
 use crate::logging::ComponentLogs;
 use crate::runtime::chaining::OutboundHooks;
+use crate::runtime::cpu::CpuMeter;
 use crate::runtime::engine;
 use crate::runtime::memory::MemoryLimiter;
 use crate::runtime::store::{self, Host};
@@ -119,6 +120,7 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
         Arc::new(spec.variables.clone()),
         // The snapshot is taken without a limit; instances of it run with theirs.
         MemoryLimiter::new(None, Arc::default()),
+        Arc::new(CpuMeter::new(None)),
     )?;
     let instance = linker
         .instantiate_async(&mut store, &component)

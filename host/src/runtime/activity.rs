@@ -13,6 +13,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
+use super::cpu::CpuMeter;
 use super::memory::MemoryReport;
 
 /// When data last flowed through any response body of one instance.
@@ -55,12 +56,13 @@ impl Activity {
 
 /// Travels with a request into the pool: the instance that takes the request fills in its
 /// [`Activity`], which the request's response body then keeps up to date, and its
-/// [`MemoryReport`], which says whether a failure was its memory limit.
+/// [`MemoryReport`] and [`CpuMeter`], which say whether a failure was its memory or CPU limit.
 #[derive(Debug, Clone, Default)]
 pub struct RequestTag {
     pub id: u64,
     instance: Arc<OnceLock<Arc<Activity>>>,
     memory: Arc<OnceLock<Arc<MemoryReport>>>,
+    cpu: Arc<OnceLock<Arc<CpuMeter>>>,
 }
 
 impl RequestTag {
@@ -69,6 +71,7 @@ impl RequestTag {
             id,
             instance: Arc::default(),
             memory: Arc::default(),
+            cpu: Arc::default(),
         }
     }
 
@@ -87,6 +90,16 @@ impl RequestTag {
     /// Called by the instance that accepted the request, with what its memory limit saw.
     pub fn watches_memory(&self, report: &Arc<MemoryReport>) {
         let _ = self.memory.set(report.clone());
+    }
+
+    /// Called by the instance that accepted the request, with the meter of its CPU.
+    pub fn watches_cpu(&self, meter: &Arc<CpuMeter>) {
+        let _ = self.cpu.set(meter.clone());
+    }
+
+    /// The CPU limit, when the instance that took the request passed it.
+    pub fn cpu_exceeded(&self) -> Option<std::time::Duration> {
+        self.cpu.get().and_then(|m| m.exceeded())
     }
 
     /// `(asked, limit)` when the instance that took the request was refused memory.

@@ -16,6 +16,7 @@ use wasmtime_wasi_http::handler::{
 
 use super::activity::{Activity, RequestTag};
 use super::chaining::OutboundHooks;
+use super::cpu::CpuMeter;
 use super::memory::{MemoryLimiter, MemoryReport};
 use super::store::{self, Host};
 use crate::config::ComponentSpec;
@@ -41,6 +42,9 @@ pub struct InstanceLimits {
     pub stream_idle_timeout: Duration,
     /// Most linear memory one instance may hold, in bytes; `None`, wasm32's 4 GiB.
     pub max_memory: Option<u64>,
+    /// Most guest CPU one instance may use between idle moments (its request, for one serving
+    /// a request at a time) before it is ended; `None`, no limit.
+    pub max_cpu: Option<Duration>,
 }
 
 impl Default for InstanceLimits {
@@ -53,6 +57,9 @@ impl Default for InstanceLimits {
             request_timeout: Duration::from_secs(300),
             stream_idle_timeout: Duration::from_secs(120),
             max_memory: None,
+            // A guard against runaways, not a budget for work: the longest audio asr takes
+            // (30 minutes) is transcribed in well under its length in CPU, even with the base model.
+            max_cpu: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -119,6 +126,7 @@ impl ComponentInstances {
         &self,
         activity: &Arc<Activity>,
         memory: &Arc<MemoryReport>,
+        cpu: &Arc<CpuMeter>,
     ) -> anyhow::Result<Store<Host>> {
         store::new_store(
             self.component.engine(),
@@ -127,6 +135,7 @@ impl ComponentInstances {
             Box::new(self.hooks.for_instance(activity)),
             self.variables.clone(),
             MemoryLimiter::new(self.limits.max_memory, memory.clone()),
+            cpu.clone(),
         )
     }
 }
@@ -141,8 +150,9 @@ impl HandlerState for ComponentInstances {
         let instance = self.next_instance.fetch_add(1, Ordering::Relaxed);
         let activity = Activity::new();
         let memory = Arc::new(MemoryReport::default());
+        let cpu = Arc::new(CpuMeter::new(self.limits.max_cpu));
         let mut store = self
-            .new_store(&activity, &memory)
+            .new_store(&activity, &memory, &cpu)
             .map_err(wasmtime::Error::from_anyhow)?;
         let started = Instant::now();
         let proxy = self.pre.instantiate_async(&mut store).await?;
@@ -158,6 +168,7 @@ impl HandlerState for ComponentInstances {
                 request_timeout: self.limits.request_timeout,
                 stream_idle_timeout: self.limits.stream_idle_timeout,
                 activity: activity.clone(),
+                cpu: cpu.clone(),
                 sleep: Box::pin(tokio::time::sleep(Duration::MAX)),
             },
             state: Worker {
@@ -167,6 +178,7 @@ impl HandlerState for ComponentInstances {
                 metrics: self.metrics.clone(),
                 activity,
                 memory,
+                cpu,
                 _slot: slot,
             },
         })
@@ -180,6 +192,7 @@ pub struct Expiration {
     request_timeout: Duration,
     stream_idle_timeout: Duration,
     activity: Arc<Activity>,
+    cpu: Arc<CpuMeter>,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -192,7 +205,10 @@ impl WorkerExpiration for Expiration {
     ) -> Poll<()> {
         let me = self.get_mut();
         let (start, timeout) = match status {
-            WorkerStatus::Idle => (start, me.idle_timeout),
+            WorkerStatus::Idle => {
+                me.cpu.idle();
+                (start, me.idle_timeout)
+            }
             WorkerStatus::Requests => (start, me.request_timeout),
             // Every request has its headers; what runs now feeds their bodies.
             WorkerStatus::PostReturn => (start.max(me.activity.last()), me.stream_idle_timeout),
@@ -232,6 +248,8 @@ pub struct Worker {
     activity: Arc<Activity>,
     /// What its memory limit refused; handed to each request it takes.
     memory: Arc<MemoryReport>,
+    /// The CPU it has used against its limit; handed to each request it takes.
+    cpu: Arc<CpuMeter>,
     /// Frees a place in the component's instance budget when the instance is dropped.
     _slot: OwnedSemaphorePermit,
 }
@@ -258,6 +276,7 @@ impl WorkerState for Worker {
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>> {
         request.taken_by(&self.activity);
         request.watches_memory(&self.memory);
+        request.watches_cpu(&self.cpu);
         tracing::trace!(component = %self.component, instance = self.instance, request = request.id, "request accepted");
         Box::pin(tokio::time::sleep(self.limits.request_timeout))
     }

@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod cache;
 pub mod chaining;
+pub mod cpu;
 pub mod dispatch;
 pub mod engine;
 pub mod instances;
@@ -122,6 +123,10 @@ impl Runtime {
             Err(_elapsed) => Err(CallError::Timeout),
             Ok(Ok(response)) => Ok(response.map(|body| ActiveBody::new(body, tag).boxed_unsync())),
             Ok(Err(e)) if e.is::<ExpirationError>() => Err(CallError::Timeout),
+            Ok(Err(_)) if let Some(limit) = tag.cpu_exceeded() => Err(CallError::Failed(format!(
+                "its instance used its {} s CPU limit",
+                limit.as_secs_f64()
+            ))),
             Ok(Err(_)) if tag.memory_refused().is_some() => {
                 let (asked, limit) = tag.memory_refused().unwrap_or_default();
                 Err(CallError::Failed(format!(

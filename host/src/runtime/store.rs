@@ -8,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use super::cpu::CpuMeter;
 use super::memory::MemoryLimiter;
 use super::spin_variables;
 use crate::config::ComponentSpec;
@@ -62,8 +63,8 @@ pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::
 
 /// A store for one instance of `spec`: its mounts (read-only), environment, variables and
 /// stdio files. A busy guest yields to the host at every epoch tick, so timers, other
-/// requests and timeouts keep running while it computes; one growing its memory past
-/// `memory`'s limit traps.
+/// requests and timeouts keep running while it computes; each tick is charged to `cpu`, and
+/// one passing its CPU limit, or growing its memory past `memory`'s, traps.
 pub fn new_store(
     engine: &wasmtime::Engine,
     spec: &ComponentSpec,
@@ -71,6 +72,7 @@ pub fn new_store(
     hooks: Box<dyn WasiHttpHooks>,
     variables: Arc<ComponentVariables>,
     memory: MemoryLimiter,
+    cpu: Arc<CpuMeter>,
 ) -> anyhow::Result<Store<Host>> {
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
@@ -93,6 +95,12 @@ pub fn new_store(
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.memory);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_async_yield_and_update(1);
+    store.epoch_deadline_callback(move |_| match cpu.tick() {
+        Ok(()) => Ok(wasmtime::UpdateDeadline::Yield(1)),
+        Err(limit) => Err(wasmtime::format_err!(
+            "cpu limit: the instance used its {} s of CPU",
+            limit.as_secs_f64()
+        )),
+    });
     Ok(store)
 }

@@ -121,6 +121,10 @@ impl Server {
     }
 }
 
+/// The status logged and counted for a request whose client closed the connection before its
+/// answer was sent: nginx's 499, which whisper.cpp's server logs too.
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
 struct RequestContext {
     runtime: Arc<Runtime>,
     limits: RequestLimits,
@@ -153,12 +157,18 @@ impl RequestContext {
         response.map(|body| {
             MeteredBody::response(body, move |sent| {
                 let duration = started.elapsed();
+                // A HEAD answer's body is never sent, so it cannot be abandoned.
+                let status = if sent.abandoned() && method != http::Method::HEAD {
+                    CLIENT_CLOSED_REQUEST
+                } else {
+                    status.as_u16()
+                };
                 tracing::info!(
                     request_id = %request_id,
                     method = %method,
                     path = %path,
                     component = %component,
-                    status = status.as_u16(),
+                    status,
                     bytes_in = bytes_in.received(),
                     bytes = sent.received(),
                     duration_ms = duration.as_millis() as u64,
@@ -168,7 +178,7 @@ impl RequestContext {
                     component: &component,
                     method: method.as_str(),
                     path: &path,
-                    status: status.as_u16(),
+                    status,
                     bytes_in: bytes_in.received(),
                     bytes_out: sent.received(),
                     duration,
