@@ -15,7 +15,7 @@ VOX_FLAGS ?= --idle-instance-timeout 600s --metrics-listen $(METRICS_LISTEN)
 CARGO ?= cargo
 PYTHON ?= python3
 WASM_TARGET := wasm32-wasip2
-COMPONENTS := vox-gateway vox-asr vox-tts
+COMPONENTS := vox-gateway vox-asr vox-tts vox-responder
 # Every wasm32-wasip2-only member: the components, their shared crates, the host's test component.
 WASM_MEMBERS := $(COMPONENTS) vox-http-kit vox-preinit vox-test-probe
 # The fast test tier: crates whose tests need no models, no wasm build and no system packages.

@@ -199,7 +199,7 @@ def microphone(page):
     page.shot("04-recording")
     page.el("#record").send_keys(Keys.ENTER)  # the keyboard stops it as well as a click
     state = page.wait_state("transcribe", ("done", "error"))
-    check(state == "done", f"microphone: {page.text('#transcribe-error')}")
+    check(state == "done", f"microphone: {page.text('#transcribe-error')!r}, status {page.text('#transcribe-status')!r}; console: {page.logs()}")
     transcript = page.text("#transcript")
     check(recall(transcript) >= 0.8, f"microphone transcript {transcript!r}")
     check("ask not what your country can do for you" in " ".join(words(transcript)), f"microphone transcript {transcript!r}")

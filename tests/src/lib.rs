@@ -8,6 +8,18 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use vox_testing::workspace_root;
+
+/// The components spin.toml declares, by id, each with its table (`source`, `build`, ...).
+pub fn manifest_components() -> toml::Table {
+    let manifest: toml::Table = std::fs::read_to_string(workspace_root().join("spin.toml"))
+        .expect("read spin.toml")
+        .parse()
+        .expect("spin.toml is TOML");
+    manifest["component"]
+        .as_table()
+        .expect("spin.toml has components")
+        .clone()
+}
 use vox_testing::{Launch, Vox};
 
 pub mod spin;
@@ -101,6 +113,22 @@ pub fn float32_app() -> &'static App {
         App::start(
             &workspace_root().join("spin.toml"),
             &[("SPIN_VARIABLE_ASR_COMPUTE_TYPE", "float32")],
+            &[],
+            None,
+        )
+    })
+}
+
+/// Where the app's example responder listens (spin.toml's `responder` component).
+pub const RESPONDER_URL: &str = "http://responder.spin.internal/reply";
+
+/// The app with the end-to-end flow's responder turned on (`responder_url`).
+pub fn responder_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| {
+        App::start(
+            &workspace_root().join("spin.toml"),
+            &[("SPIN_VARIABLE_RESPONDER_URL", RESPONDER_URL)],
             &[],
             None,
         )
@@ -537,6 +565,23 @@ pub fn words(text: &str) -> Vec<String> {
         })
         .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// Word error rate of `hypothesis` against `reference` (case and punctuation ignored, as
+/// [`words`]): word-level edit distance over the reference's length.
+pub fn wer(reference: &str, hypothesis: &str) -> f64 {
+    let (r, h) = (words(reference), words(hypothesis));
+    let mut row: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, hw) in h.iter().enumerate() {
+            let cost = if rw == hw { prev } else { prev + 1 };
+            prev = row[j + 1];
+            row[j + 1] = cost.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[h.len()] as f64 / r.len() as f64
 }
 
 /// The server outlives no test binary: a watchdog stops it when this process is gone.

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use vox_app_tests::{app, words, workspace_root};
+use vox_app_tests::{app, wer, workspace_root};
 
 /// "yet these thoughts affected hester prynne less with hope than apprehension"
 const REFERENCE: &str =
@@ -19,21 +19,6 @@ fn audio_fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Word error rate: word-level edit distance over the reference's length.
-fn wer(reference: &[String], hypothesis: &[String]) -> f64 {
-    let mut row: Vec<usize> = (0..=hypothesis.len()).collect();
-    for (i, r) in reference.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, h) in hypothesis.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(r != h)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[hypothesis.len()] as f64 / reference.len() as f64
-}
-
 fn transcribe(name: &str) -> f64 {
     let resp = app().post("/api/asr", "application/octet-stream", &audio_fixture(name));
     assert_eq!(
@@ -43,7 +28,7 @@ fn transcribe(name: &str) -> f64 {
         String::from_utf8_lossy(&resp.body)
     );
     let text = resp.json()["text"].as_str().unwrap().to_string();
-    wer(&words(REFERENCE), &words(&text))
+    wer(REFERENCE, &text)
 }
 
 #[test]

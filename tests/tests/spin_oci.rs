@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vox_app_tests::{App, fixture, free_port, spin, words, workspace_root};
+use vox_app_tests::{App, fixture, free_port, manifest_components, spin, words, workspace_root};
 use vox_testing::Launch;
 
 /// The distribution registry from Debian's `docker-registry` package (`make test` installs it).
@@ -148,7 +148,11 @@ fn pushed_artifact_serves_the_app() {
             .map(|l| l["size"].as_u64().unwrap())
             .sum()
     };
-    assert_eq!(count(WASM_LAYER), 3, "gateway, asr, tts: {oci}");
+    assert_eq!(
+        count(WASM_LAYER),
+        manifest_components().len(),
+        "one wasm layer per component of spin.toml: {oci}"
+    );
     assert!(
         count(DATA_LAYER) > 0,
         "the models travel as data layers: {oci}"

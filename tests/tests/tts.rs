@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::time::Instant;
 
-use vox_app_tests::{app, timing_lock, words};
+use vox_app_tests::{app, timing_lock, wer};
 
 #[test]
 fn wav_stream_is_speech_of_plausible_length() {
@@ -89,22 +89,6 @@ fn bad_requests_are_4xx_json() {
     assert_eq!(resp.status, 400);
     let (status, _) = app().get("/health");
     assert_eq!(status, 200);
-}
-
-/// Word error rate of `hypothesis` against `reference` (case and punctuation ignored).
-fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, hw) in h.iter().enumerate() {
-            let cost = if rw == hw { prev } else { prev + 1 };
-            prev = row[j + 1];
-            row[j + 1] = cost.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[h.len()] as f64 / r.len() as f64
 }
 
 #[test]

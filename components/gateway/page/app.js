@@ -96,7 +96,9 @@ function parseJson(text) {
 }
 
 function messageOf(e) {
-  return e instanceof ApiError ? e.message : `Something went wrong: ${e.message || e}`;
+  if (!(e instanceof ApiError)) return `Something went wrong: ${e.message || e}`;
+  // An answer that carried no message still says what failed.
+  return e.message || `The request failed (${e.code || "error"}${e.status ? `, HTTP ${e.status}` : ""}).`;
 }
 
 // ---------------------------------------------------------------- audio output

@@ -6,6 +6,9 @@
 //! speaker synthesizes them one request at a time (joining what has queued up meanwhile) and
 //! writes the audio. When the client goes away the next write fails, the speaker stops, the
 //! listener's hand-over fails, and dropping their upstream bodies stops tts and asr.
+//!
+//! With a responder configured (the `responder_url` variable, [`responder`]), the whole
+//! transcript goes to it instead, and its reply is spoken the same way as it streams back.
 
 use std::collections::VecDeque;
 
@@ -29,6 +32,7 @@ use vox_http_kit::upload::Request;
 
 use crate::audio;
 use crate::audio_sse::{self, Stop};
+use crate::responder::{self, Reply};
 use crate::transcribe::{self, Answer, Event, Lines};
 use crate::upstream::{self, Ctx, Service};
 
@@ -61,36 +65,19 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
         vox_api::speech::check_sample_rate(rate)?;
     }
 
+    let responder = upstream::responder_url().await;
     let resp = transcribe::upload(req, &asr_options, Answer::Streamed, ctx).await?;
     let mut lines = Lines::new(resp);
     let mut sentences = SentenceBuffer::default();
     // The answer starts with the first sentence: until then a failure, or no speech at
     // all, is still an error status.
     let mut heard = Vec::new();
-    let mut summary = None;
-    let first = loop {
-        match lines.next().await? {
-            Event::Segment(segment) => {
-                let complete = sentences.push(&segment.text);
-                heard.push(segment);
-                if let Some(text) = complete {
-                    break text;
-                }
-            }
-            Event::Progress => {}
-            Event::Done(done) => {
-                let rest = sentences.finish();
-                summary = Some(done);
-                match rest {
-                    Some(text) => break text,
-                    None => {
-                        return Err(ApiError::new(
-                            ErrorCode::NoSpeech,
-                            "no speech was recognized in the audio",
-                        ));
-                    }
-                }
-            }
+    let (first, rest) = match responder {
+        None => first_heard(lines, &mut sentences, &mut heard).await?,
+        Some(url) => {
+            let summary = hear_all(&mut lines, &mut heard).await?;
+            let reply = responder::ask(&url, &summary, ctx).await?;
+            first_replied(reply, summary, &mut sentences).await?
         }
     };
     let first = Synthesize {
@@ -125,11 +112,29 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
         let _ = sink.transcript(segment).await;
     }
     let (said, to_speak) = mpsc::unbounded();
-    match summary {
-        Some(summary) => {
-            let _ = said.unbounded_send(Heard::Finished(summary));
+    match rest {
+        Rest::Listening(lines) => {
+            spin_sdk::wasip3::spawn(listen(lines, sentences, said, sink.clone()));
         }
-        None => spin_sdk::wasip3::spawn(listen(lines, sentences, said, sink.clone())),
+        Rest::Replying {
+            reply,
+            summary,
+            text,
+        } => {
+            let _ = sink.reply(&text).await;
+            let replying = Replying {
+                summary,
+                text,
+                sentences,
+            };
+            spin_sdk::wasip3::spawn(replying.relay(reply, said, sink.clone()));
+        }
+        Rest::Finished { summary, reply } => {
+            if let Some(text) = &reply {
+                let _ = sink.reply(text).await;
+            }
+            let _ = said.unbounded_send(Heard::Finished { summary, reply });
+        }
     }
     let speaker = Speaker {
         template,
@@ -140,12 +145,115 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Result {
     Ok(out)
 }
 
+/// What is left to read once the first sentence is known.
+enum Rest {
+    /// asr is still transcribing.
+    Listening(Lines),
+    /// The responder is still replying: `text` is what it said so far.
+    Replying {
+        reply: Reply,
+        summary: Summary,
+        text: String,
+    },
+    /// Everything is heard (and replied, with a responder).
+    Finished {
+        summary: Summary,
+        reply: Option<String>,
+    },
+}
+
+/// Reads asr's lines up to the first complete sentence, or to the end of a transcript that has
+/// none.
+async fn first_heard(
+    mut lines: Lines,
+    sentences: &mut SentenceBuffer,
+    heard: &mut Vec<Segment>,
+) -> std::result::Result<(String, Rest), ApiError> {
+    loop {
+        match lines.next().await? {
+            Event::Segment(segment) => {
+                let complete = sentences.push(&segment.text);
+                heard.push(segment);
+                if let Some(text) = complete {
+                    return Ok((text, Rest::Listening(lines)));
+                }
+            }
+            Event::Progress => {}
+            Event::Done(summary) => {
+                let text = sentences.finish().ok_or_else(no_speech)?;
+                let rest = Rest::Finished {
+                    summary,
+                    reply: None,
+                };
+                return Ok((text, rest));
+            }
+        }
+    }
+}
+
+/// Reads asr's lines to the end: the whole transcript, for the responder.
+async fn hear_all(
+    lines: &mut Lines,
+    heard: &mut Vec<Segment>,
+) -> std::result::Result<Summary, ApiError> {
+    loop {
+        match lines.next().await? {
+            Event::Segment(segment) => heard.push(segment),
+            Event::Progress => {}
+            Event::Done(summary) if summary.text.trim().is_empty() => return Err(no_speech()),
+            Event::Done(summary) => return Ok(summary),
+        }
+    }
+}
+
+/// Reads the responder's reply up to its first complete sentence, or to the end of a reply that
+/// has none.
+async fn first_replied(
+    mut reply: Reply,
+    summary: Summary,
+    sentences: &mut SentenceBuffer,
+) -> std::result::Result<(String, Rest), ApiError> {
+    let mut text = String::new();
+    loop {
+        match reply.next().await? {
+            Some(piece) => {
+                text.push_str(&piece);
+                if let Some(first) = sentences.push(&piece) {
+                    let rest = Rest::Replying {
+                        reply,
+                        summary,
+                        text,
+                    };
+                    return Ok((first, rest));
+                }
+            }
+            None => {
+                let first = sentences.finish().ok_or_else(|| {
+                    ApiError::upstream_invalid(Service::Responder.name(), "the reply is empty")
+                })?;
+                let rest = Rest::Finished {
+                    summary,
+                    reply: Some(text),
+                };
+                return Ok((first, rest));
+            }
+        }
+    }
+}
+
+fn no_speech() -> ApiError {
+    ApiError::new(ErrorCode::NoSpeech, "no speech was recognized in the audio")
+}
+
 /// What the listener hands the speaker, in order.
 enum Heard {
     /// Text of one or more complete sentences.
     Sentence(String),
-    /// The transcript is complete.
-    Finished(Summary),
+    /// Everything is heard and, with a responder, replied.
+    Finished {
+        summary: Summary,
+        reply: Option<String>,
+    },
     /// The transcription failed part-way.
     Failed(ApiError),
 }
@@ -181,19 +289,67 @@ async fn listen(
                 }
             }
             Ok(Event::Progress) => continue,
-            Ok(Event::Done(summary)) => {
-                if let Some(text) = sentences.finish() {
-                    let _ = said.unbounded_send(Heard::Sentence(text));
-                }
-                let _ = said.unbounded_send(Heard::Finished(summary));
-                return;
-            }
+            Ok(Event::Done(summary)) => return finish(&said, &mut sentences, summary, None),
             Err(e) => Heard::Failed(e),
         };
-        let failed = matches!(heard, Heard::Failed(_));
-        // A refused hand-over means the speaker stopped: the client is gone.
-        if said.unbounded_send(heard).is_err() || failed {
+        if !hand_over(&said, heard) {
             return;
+        }
+    }
+}
+
+/// Hands what was heard on to the speaker; false once there is nothing more to hand over: after
+/// a failure, or when the speaker has stopped (the client is gone).
+fn hand_over(said: &UnboundedSender<Heard>, heard: Heard) -> bool {
+    let failed = matches!(heard, Heard::Failed(_));
+    said.unbounded_send(heard).is_ok() && !failed
+}
+
+/// The end of what there is to speak: the last words, then the summary.
+fn finish(
+    said: &UnboundedSender<Heard>,
+    sentences: &mut SentenceBuffer,
+    summary: Summary,
+    reply: Option<String>,
+) {
+    if let Some(text) = sentences.finish() {
+        let _ = said.unbounded_send(Heard::Sentence(text));
+    }
+    let _ = said.unbounded_send(Heard::Finished { summary, reply });
+}
+
+/// Reads the rest of the responder's reply: its text out as `reply` events, sentences on to
+/// the speaker as they complete.
+struct Replying {
+    summary: Summary,
+    /// The reply so far.
+    text: String,
+    sentences: SentenceBuffer,
+}
+
+impl Replying {
+    async fn relay(mut self, mut reply: Reply, said: UnboundedSender<Heard>, mut sink: Sink) {
+        loop {
+            let heard = match reply.next().await {
+                Ok(Some(piece)) => {
+                    if sink.reply(&piece).await.is_err() {
+                        return;
+                    }
+                    self.text.push_str(&piece);
+                    match self.sentences.push(&piece) {
+                        Some(text) => Heard::Sentence(text),
+                        None => continue,
+                    }
+                }
+                Ok(None) => {
+                    let reply = Some(self.text);
+                    return finish(&said, &mut self.sentences, self.summary, reply);
+                }
+                Err(e) => Heard::Failed(e),
+            };
+            if !hand_over(&said, heard) {
+                return;
+            }
         }
     }
 }
@@ -231,8 +387,8 @@ impl Speaker {
             };
             let mut text = match next {
                 Heard::Sentence(text) => text,
-                Heard::Finished(summary) => {
-                    return sink.done(&summary, bytes, self.sample_rate).await;
+                Heard::Finished { summary, reply } => {
+                    return sink.done(&summary, reply, bytes, self.sample_rate).await;
                 }
                 Heard::Failed(e) => return sink.fail(&e).await,
             };
@@ -280,6 +436,16 @@ impl Sink {
         }
     }
 
+    /// A `reply` event for a piece of the responder's reply (the audio body carries none).
+    async fn reply(&mut self, text: &str) -> std::result::Result<(), Stop> {
+        match self {
+            Sink::Audio(_) => Ok(()),
+            Sink::Events(tx) => {
+                audio_sse::send(tx, sse::named_json("reply", &json!({"text": text}))).await
+            }
+        }
+    }
+
     async fn heartbeat(&mut self) -> std::result::Result<(), Stop> {
         match self {
             Sink::Audio(_) => Ok(()),
@@ -317,9 +483,15 @@ impl Sink {
     }
 
     /// The end of a complete answer.
-    async fn done(&mut self, summary: &Summary, bytes: u64, sample_rate: Option<u32>) {
+    async fn done(
+        &mut self,
+        summary: &Summary,
+        reply: Option<String>,
+        bytes: u64,
+        sample_rate: Option<u32>,
+    ) {
         if let Sink::Events(tx) = self {
-            let data = json!({
+            let mut data = json!({
                 "text": summary.text,
                 "language": summary.language,
                 "duration": summary.duration,
@@ -327,6 +499,9 @@ impl Sink {
                 "bytes": bytes,
                 "sample_rate": sample_rate,
             });
+            if let Some(reply) = reply {
+                data["reply"] = json!(reply.trim());
+            }
             let _ = audio_sse::send(tx, sse::named_json("done", &data)).await;
         }
     }

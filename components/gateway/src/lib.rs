@@ -1,12 +1,13 @@
 //! The gateway: Vox's one public entry point. It serves the native and OpenAI-compatible APIs
-//! and reaches the private `asr` and `tts` components through Spin service chaining.
+//! and reaches the private `asr` and `tts` components (and an optional responder) through Spin
+//! service chaining.
 //!
 //! Modules depend one way, from the router down to the leaves:
 //!
 //! ```text
 //! routes ──> auth, cors, page         (page: the browser UI's embedded files)
 //!   └──────> native, openai, e2e          (the handlers; they never use each other)
-//!              └──> transcribe, audio, audio_sse
+//!              └──> transcribe, responder, audio, audio_sse
 //!                     └──> upstream       (service chaining; uses no other module)
 //! ```
 //!
@@ -21,6 +22,7 @@ mod e2e;
 mod native;
 mod openai;
 mod page;
+mod responder;
 mod routes;
 mod transcribe;
 mod upstream;

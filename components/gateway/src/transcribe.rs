@@ -2,13 +2,10 @@
 //! the answer as one JSON transcript or, streamed, as its lines ([`Lines`]).
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
+use futures::StreamExt;
 use futures::future::Either;
-use futures::{Stream, StreamExt};
-use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{BoxBody, Response};
 use vox_api::ApiError;
 use vox_api::limits::MAX_UPLOAD_BYTES;
@@ -19,7 +16,7 @@ use vox_http_kit::body::{check_length, forward_bounded};
 use vox_http_kit::header;
 use vox_http_kit::upload::Request;
 
-use crate::upstream::{self, Ctx, Service};
+use crate::upstream::{self, Chunks, Ctx, Service};
 
 /// How asr answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +84,7 @@ pub enum Event {
 /// The lines of a streamed asr answer, read as they arrive. Dropping it drops the upstream
 /// body, which stops the decoding.
 pub struct Lines {
-    chunks: Pin<Box<dyn Stream<Item = Result<Bytes, String>>>>,
+    chunks: Chunks,
     splitter: LineSplitter,
     ready: VecDeque<Vec<u8>>,
     ended: bool,
@@ -95,12 +92,8 @@ pub struct Lines {
 
 impl Lines {
     pub fn new(resp: Response) -> Self {
-        let chunks = resp
-            .into_body()
-            .stream()
-            .map(|chunk| chunk.map_err(|e| format!("{e:?}")));
         Self {
-            chunks: Box::pin(chunks),
+            chunks: upstream::chunks(resp),
             splitter: LineSplitter::default(),
             ready: VecDeque::new(),
             ended: false,

@@ -1,8 +1,13 @@
-//! Service chaining to the private `asr` and `tts` components, with their errors mapped.
+//! Service chaining to the private `asr` and `tts` components (and the optional responder),
+//! with their errors mapped.
+
+use std::pin::Pin;
 
 use bytes::Bytes;
+use futures::{Stream, StreamExt};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
+use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{BoxBody, EmptyBody, FullBody, Response, box_body};
 use spin_sdk::wasip3::http::types::ErrorCode;
 use vox_api::ApiError;
@@ -17,6 +22,9 @@ pub struct Ctx {
 pub enum Service {
     Asr,
     Tts,
+    /// The end-to-end flow's optional step between hearing and speaking, wherever the
+    /// `responder_url` variable points ([`responder_url`]).
+    Responder,
 }
 
 impl Service {
@@ -24,15 +32,26 @@ impl Service {
         match self {
             Self::Asr => "asr",
             Self::Tts => "tts",
+            Self::Responder => "responder",
         }
     }
 
+    /// What a request's path is appended to. The responder's URL is configured, not fixed: its
+    /// requests pass the whole URL as their path.
     fn base(self) -> &'static str {
         match self {
             Self::Asr => "http://asr.spin.internal",
             Self::Tts => "http://tts.spin.internal",
+            Self::Responder => "",
         }
     }
+}
+
+/// The responder's URL from the `responder_url` variable; `None` when it is empty or undeclared.
+pub async fn responder_url() -> Option<String> {
+    let url = spin_sdk::variables::get("responder_url").await.ok()?;
+    let url = url.trim();
+    (!url.is_empty()).then(|| url.to_string())
 }
 
 /// Sends a request (with `headers` beside the request id) and returns the response if it is a success; an error status becomes the
@@ -124,6 +143,19 @@ async fn read_limited(resp: Response, limit: usize) -> Result<Bytes, String> {
         .await
         .map(|c| c.to_bytes())
         .map_err(|e| e.to_string())
+}
+
+/// A chained response's body as the chunks arrive, a transport failure as its text.
+pub type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, String>>>>;
+
+/// The chunks of `resp`'s body, read as they arrive; dropping them drops the body, which tells
+/// the service to stop.
+pub fn chunks(resp: Response) -> Chunks {
+    Box::pin(
+        resp.into_body()
+            .stream()
+            .map(|chunk| chunk.map_err(|e| format!("{e:?}"))),
+    )
 }
 
 /// Re-emits an upstream body frame by frame. Wrapping it (rather than returning the upstream

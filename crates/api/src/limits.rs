@@ -25,6 +25,10 @@ pub const MAX_UPSTREAM_JSON_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest error body read back from a private service, in bytes (its message is kept).
 pub const MAX_UPSTREAM_ERROR_BYTES: u64 = 64 * 1024;
 
+/// Longest reply read from the end-to-end flow's responder, in bytes (ten times the text one
+/// synthesis request may carry: the reply is spoken a few sentences at a time).
+pub const MAX_REPLY_BYTES: u64 = 10 * MAX_TEXT_CHARS as u64 * 4;
+
 /// Largest value of a single multipart text field, in bytes.
 pub const MAX_FIELD_BYTES: usize = 16 * 1024;
 

@@ -142,6 +142,8 @@ codes! {
     AsrError = "asr_error" => 502,
     /// The tts service failed without an error body of its own.
     TtsError = "tts_error" => 502,
+    /// The responder the end-to-end flow consults failed without an error body of its own.
+    ResponderError = "responder_error" => 502,
     /// A bug or an unexpected failure on the server's side.
     InternalError = "internal_error" => 500,
     /// The host: the client did not send its request in time.
@@ -157,6 +159,7 @@ impl ErrorCode {
     pub fn for_service(service: &str) -> Self {
         match service {
             "tts" => ErrorCode::TtsError,
+            "responder" => ErrorCode::ResponderError,
             _ => ErrorCode::AsrError,
         }
     }
