@@ -3,6 +3,7 @@
 //! audio, the same streams, the same errors. Skips, saying why, where no Spin CLI is at hand.
 
 use std::io::Read;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use vox_app_tests::{
@@ -365,5 +366,57 @@ fn early_errors_reach_a_client_still_uploading() {
                 String::from_utf8_lossy(&resp.body)
             );
         }
+    }
+}
+
+/// `spin build` runs every component's `[component.<id>.build]` command from the checkout, as a
+/// user of a fresh clone would, and leaves each component's `source` in place as a component.
+#[test]
+fn spin_build_builds_every_component() {
+    let cli = match spin::cli() {
+        Ok(cli) => cli,
+        Err(reason) => return spin::skip("spin_build_builds_every_component", &reason),
+    };
+    let root = vox_app_tests::workspace_root();
+    let components = vox_app_tests::manifest_components();
+    let mut command = Command::new(&cli);
+    command
+        .arg("build")
+        .arg("-f")
+        .arg(root.join("spin.toml"))
+        .current_dir(&root);
+    // The build commands run cargo; what this test binary's cargo set for it must not leak in.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("CARGO_") && !matches!(key.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR") {
+            command.env_remove(key);
+        }
+    }
+    let started = Instant::now();
+    let out = command.output().expect("run spin build");
+    assert!(
+        out.status.success(),
+        "spin build failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    spin::note(&format!(
+        "spin build: {} components in {:.1} s",
+        components.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    for (id, component) in &components {
+        assert!(
+            component.get("build").is_some(),
+            "component {id} has no [component.{id}.build]"
+        );
+        let source = component["source"].as_str().unwrap();
+        let mut head = [0u8; 8];
+        std::fs::File::open(root.join(source))
+            .and_then(|mut f| f.read_exact(&mut head))
+            .unwrap_or_else(|e| panic!("{id}: {source}: {e}"));
+        // A WebAssembly component: the magic, then layer 1 (modules are layer 0).
+        assert_eq!(&head[..4], b"\0asm", "{id}: {source} is not WebAssembly");
+        assert_eq!(&head[6..8], &[1, 0], "{id}: {source} is not a component");
     }
 }
