@@ -2,7 +2,7 @@
 
   python3 -m bench                  quick mode (fixtures + a ~30 s clip; sentence and paragraph)
   python3 -m bench --full           adds a ~2.7 min clip and ~70 s of speech to synthesize
-  python3 -m bench --only preinit   one part: asr, tts, service, preinit or spin
+  python3 -m bench --only preinit   one part: asr, tts, service, preinit, spin or streaming
 
 Prints a Markdown report and writes it, with the raw JSON, to bench/results/.
 Expects `make build models` (the Makefile's `bench` target runs them first). Runs under the
@@ -18,7 +18,7 @@ import sys
 from bench.reference_env import ensure_reference_tools, running_inside, venv_dir
 from bench.workspace import missing_build_outputs
 
-PARTS = ["asr", "tts", "service", "preinit", "spin"]
+PARTS = ["asr", "tts", "service", "preinit", "spin", "streaming"]
 
 log = logging.getLogger("bench")
 

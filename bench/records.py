@@ -242,6 +242,18 @@ class Machine:
 
 
 @dataclass
+class StreamingRun:
+    """Time to first output on a long clip (bench/streaming_bench.py), seconds."""
+    clip: str
+    audio_s: float
+    asr_total_s: float  # /api/asr, one JSON at the end
+    first_segment_s: float  # /api/asr as NDJSON: the first segment line
+    streamed_asr_total_s: float
+    e2e_first_audio_s: float  # /api/e2e: the first audio byte
+    e2e_total_s: float
+
+
+@dataclass
 class Target:
     target: str
     measured: str
@@ -265,4 +277,5 @@ class BenchRun:
     load_after: list[float]
     elapsed_s: float
     spin: SpinPart | None = None
+    streaming: StreamingRun | None = None
     targets: list[Target] = field(default_factory=list)

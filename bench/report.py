@@ -255,6 +255,37 @@ def preinit_targets(preinit: dict) -> list[Target]:
     return out
 
 
+# Time to first output on a long clip, as a share of the whole transcription's time.
+STREAMING_SHARE_TARGET = 0.35
+
+
+def streaming_targets(streaming: dict) -> list[Target]:
+    whole = streaming["asr_total_s"]
+    out = []
+    for what, key in (("first transcript segment (`/api/asr` NDJSON)", "first_segment_s"),
+                      ("first end-to-end audio byte (`/api/e2e`)", "e2e_first_audio_s")):
+        share = streaming[key] / whole
+        out.append(Target(f"{what} ≤ {STREAMING_SHARE_TARGET}× the whole `/api/asr` time "
+                          f"({streaming['clip']}, {streaming['audio_s']:.0f} s)",
+                          f"{share:.2f}× ({streaming[key]:.2f} s of {whole:.2f} s)",
+                          share <= STREAMING_SHARE_TARGET))
+    return out
+
+
+def streaming_table(streaming: dict) -> list[str]:
+    whole = streaming["asr_total_s"]
+    rows = [["whole transcript, one JSON (`/api/asr`)", fmt(whole), "1.00"],
+            ["first segment line (`/api/asr`, NDJSON)", fmt(streaming["first_segment_s"]),
+             fmt(streaming["first_segment_s"] / whole)],
+            ["last NDJSON line", fmt(streaming["streamed_asr_total_s"]),
+             fmt(streaming["streamed_asr_total_s"] / whole)],
+            ["first audio byte (`/api/e2e`)", fmt(streaming["e2e_first_audio_s"]),
+             fmt(streaming["e2e_first_audio_s"] / whole)],
+            ["whole spoken answer (`/api/e2e`)", fmt(streaming["e2e_total_s"]),
+             fmt(streaming["e2e_total_s"] / whole)]]
+    return table(["on " + streaming["clip"] + f" ({streaming['audio_s']:.0f} s)", "seconds", "share of whole"], rows)
+
+
 def targets(result: dict) -> list[Target]:
     out = []
     if "asr" in result:
@@ -263,6 +294,8 @@ def targets(result: dict) -> list[Target]:
         out += tts_targets(result["tts"])
     if "preinit" in result:
         out += preinit_targets(result["preinit"])
+    if "streaming" in result:
+        out += streaming_targets(result["streaming"])
     return out
 
 
@@ -357,4 +390,7 @@ def render(result: dict) -> str:
                      + preinit_tables(result["preinit"])]
     if "spin" in result:
         sections += [["## Under Spin (`spin up`)", ""] + spin_tables(result["spin"])]
+    if "streaming" in result:
+        sections += [["## Streaming — time to first output on a long recording", ""]
+                     + streaming_table(result["streaming"])]
     return "\n".join("\n".join(s) + "\n" for s in sections)

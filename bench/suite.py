@@ -17,6 +17,7 @@ from bench.records import AsrPart, BenchRun, as_json
 from bench.report import render, targets
 from bench.service_bench import THROUGHPUT_CLIP, run_service
 from bench.spin_bench import run_spin
+from bench.streaming_bench import run_streaming
 from bench.texts import benchmark_texts
 from bench.tts_bench import run_tts
 from bench.workspace import BENCH_DIR, RESULTS_DIR, ROOT
@@ -48,10 +49,11 @@ def run_suite(full: bool, threads: int, beams: list[int], parts: list[str]) -> N
     started_utc = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     machine, software, load_before = machine_facts(), versions(ROOT), load_average()
     cache_warm = compiled_cache_warm()
-    clips = benchmark_clips(ROOT, RESULTS_DIR, load_references(BENCH_DIR / "references.tsv"), full)
+    references = load_references(BENCH_DIR / "references.tsv")
+    clips = benchmark_clips(ROOT, RESULTS_DIR, references, full)
     texts = benchmark_texts(full)
 
-    asr = tts = service = preinit = spin = None
+    asr = tts = service = preinit = spin = streaming = None
     if "asr" in parts:
         asr = AsrPart(beams=beams, clips=[c.name for c in clips],
                       engines=run_asr(ROOT, RESULTS_DIR, clips, beams, threads))
@@ -63,10 +65,12 @@ def run_suite(full: bool, threads: int, beams: list[int], parts: list[str]) -> N
         preinit = run_preinit(ROOT, RESULTS_DIR, clips, THROUGHPUT_CLIP)
     if "spin" in parts:
         spin = run_spin(ROOT, RESULTS_DIR, clips)
+    if "streaming" in parts:
+        streaming = run_streaming(ROOT, RESULTS_DIR, references)
     run = BenchRun(
         started_utc=started_utc, mode="full" if full else "quick", command=command_line(), threads=threads,
         machine=machine, versions=software, load_before=load_before, compiled_cache_warm=cache_warm,
-        asr=asr, tts=tts, service=service, preinit=preinit, spin=spin,
+        asr=asr, tts=tts, service=service, preinit=preinit, spin=spin, streaming=streaming,
         load_after=load_average(), elapsed_s=time.perf_counter() - started)
     run.targets = targets(as_json(run))
 

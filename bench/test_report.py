@@ -10,7 +10,7 @@ import unittest
 from bench.records import (Agreement, AsrInProcess, AsrOverHttp, AsrPart, AsrRow, BenchRun, CompileRun,
                            ComponentMemory, ComponentReady, ComponentSizes, E2eRow, E2eRun, FreshAndWarm,
                            FreshInstances, HealthLatency, InstancesMemory, Machine, PreinitPart, ProcessMemory,
-                           ServicePart, SpinPart, SpinSetting, Throughput, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming,
+                           ServicePart, SpinPart, SpinSetting, StreamingRun, Throughput, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming,
                            VoiceSettings, as_json)
 from bench.report import ASR_ENGINES, render, targets
 
@@ -97,15 +97,20 @@ class ReportTest(unittest.TestCase):
         run = bench_run()
         run.asr, run.tts, run.service, run.preinit = asr_part(), tts_part(), service_part(), preinit_part()
         run.spin = spin_part()
+        run.streaming = StreamingRun(clip="concat-long", audio_s=160.0, asr_total_s=20.0, first_segment_s=2.0,
+                                     streamed_asr_total_s=20.5, e2e_first_audio_s=8.0, e2e_total_s=40.0)
         run.targets = targets(as_json(run))
         result = json.loads(json.dumps(as_json(run)))
         markdown = render(result)
         for heading in ("## Targets", "## ASR", "## TTS", "## End to end", "## Service", "## Pre-initialised",
-                        "## Under Spin"):
+                        "## Under Spin", "## Streaming"):
             self.assertIn(heading, markdown)
         self.assertIn("| vox (vox up) | 5.0 % | 5.0 % |", markdown)
         self.assertIn("spin CPU (cores)", markdown)
-        self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 3 + 3)
+        self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 3 + 3 + 2)
+        streaming = [t for t in result["targets"] if "end-to-end audio" in t["target"]]
+        self.assertEqual([t["met"] for t in streaming], [False])  # 8 s of 20 s is 0.40×
+        self.assertIn("| first segment line (`/api/asr`, NDJSON) | 2.00 | 0.10 |", markdown)
 
     def test_parts_not_run_are_left_out(self) -> None:
         result = as_json(bench_run())
