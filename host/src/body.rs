@@ -36,6 +36,11 @@ impl BodyProgress {
         !self.complete.load(Ordering::Relaxed) && !self.failed.load(Ordering::Relaxed)
     }
 
+    /// True when the sender failed: for a request, the client's upload broke off (it hung up).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
     pub fn too_large(&self) -> bool {
         self.too_large.load(Ordering::Relaxed)
     }

@@ -203,6 +203,27 @@ fn a_client_that_leaves_mid_answer_is_logged_as_499() {
     assert_eq!(ours[0]["status"], 499, "{}", ours[0]);
     assert!(ours[0]["bytes"].as_u64().unwrap() < 20 * 22050 * 2);
 
+    // A client that hangs up half-way through its upload is logged the same way, whatever the
+    // component made of the broken body.
+    let upload_id = "ops-test-leaves-upload-0499";
+    let audio = fixture("jfk.flac");
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /api/asr HTTP/1.1\r\nhost: {addr}\r\nx-request-id: {upload_id}\r\ncontent-type: audio/flac\r\ncontent-length: {}\r\n\r\n",
+        audio.len()
+    )
+    .unwrap();
+    conn.write_all(&audio[..audio.len() / 2]).unwrap();
+    drop(conn);
+    let lines = logged(app, &[upload_id]);
+    let ours: Vec<_> = lines
+        .iter()
+        .filter(|l| l["request_id"] == upload_id)
+        .collect();
+    assert_eq!(ours.len(), 1, "one line for the request: {ours:?}");
+    assert_eq!(ours[0]["status"], 499, "{}", ours[0]);
+
     // A request that is read to its end keeps its own status.
     let whole = app.post(
         "/api/tts",

@@ -157,8 +157,10 @@ impl RequestContext {
         response.map(|body| {
             MeteredBody::response(body, move |sent| {
                 let duration = started.elapsed();
-                // A HEAD answer's body is never sent, so it cannot be abandoned.
-                let status = if sent.abandoned() && method != http::Method::HEAD {
+                // The client left: mid-answer (a HEAD answer's body is never sent, so it cannot
+                // be abandoned), or mid-upload, whatever the component made of the broken body.
+                let left_mid_answer = sent.abandoned() && method != http::Method::HEAD;
+                let status = if left_mid_answer || bytes_in.failed() {
                     CLIENT_CLOSED_REQUEST
                 } else {
                     status.as_u16()
