@@ -5,11 +5,8 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use futures::SinkExt;
-use futures::StreamExt;
-use futures::channel::mpsc;
-use spin_sdk::http::box_body;
 use vox_api::{ApiError, ErrorCode};
-use vox_http_kit::{Result, reply};
+use vox_http_kit::{Result, body, reply};
 use vox_piper::SynthesisParams;
 
 use vox_api::speech::{AudioFormat, Synthesize};
@@ -42,9 +39,9 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
     )
     .map_err(|e| ApiError::invalid_param("sample_rate", e.to_string()))?;
     let sample_rate = encoder.output_rate();
-    // A channel of one: the synthesizer waits for the client to take each chunk (backpressure),
-    // and stops when the client has gone (the receiver is dropped).
-    let (mut tx, rx) = mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(1);
+    // The synthesizer waits for the client to take each chunk (backpressure), and stops when
+    // the client has gone (its sends fail).
+    let (mut tx, body) = body::channel();
     spin_sdk::wasip3::spawn(async move {
         let synthesizer = loaded
             .voice
@@ -76,8 +73,7 @@ pub fn respond(loaded: Rc<LoadedVoice>, request: Synthesize) -> Result {
         }
     });
 
-    let body = http_body_util::StreamBody::new(rx.map(|item| item.map(http_body::Frame::data)));
-    let mut resp = reply::streamed(request.format.content_type(), box_body(body));
+    let mut resp = reply::streamed(request.format.content_type(), body);
     reply::set_header(&mut resp, "x-sample-rate", &sample_rate.to_string());
     reply::set_header(&mut resp, "x-channels", "1");
     if matches!(request.format, AudioFormat::Pcm | AudioFormat::Wav) {
