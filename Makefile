@@ -39,7 +39,7 @@ TEST_PIP_PACKAGES := PyYAML==6.0.3
 # Components shipped pre-initialised (models loaded in their snapshot; docs/preinit.md).
 PREINIT := asr tts
 
-.PHONY: help up build components host preinit models deps test-deps lint test test-unit bench clean \
+.PHONY: help up build components host preinit models deps test-deps lint test test-unit bench soak clean \
 	build-small
 
 help:
@@ -51,6 +51,7 @@ help:
 	@echo "make models  download and check the bundled model weights (no-op when present)"
 	@echo "make test-deps  Chromium, its WebDriver and selenium for the browser test (no-op when present)"
 	@echo "make bench   measure Vox against the reference tools (see bench/)"
+	@echo "make soak    30 minutes of mixed traffic against vox up (see bench/README.md)"
 	@echo "make build-small  the smallest deployable app: lazy components, default model and voice only"
 	@echo "make clean   remove build outputs (models stay)"
 
@@ -122,6 +123,9 @@ test-unit:
 	$(CARGO) test --release $(addprefix -p ,$(UNIT_CRATES))
 	$(CARGO) test --release -p vox-whisper -p vox-piper --lib
 	$(CARGO) test --release -p vox --lib --test manifests
+
+soak: build models
+	$(PYTHON) -m bench.soak
 
 bench: build models
 	$(PYTHON) -m bench
