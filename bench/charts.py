@@ -125,14 +125,14 @@ def ratio_groups(result: dict) -> dict[str, dict[str, float]]:
         for beam in asr["beams"]:
             reference = total_wall(asr["engines"], FW_INT8, beam, common)
             groups[f"ASR beam {beam}"] = {
-                "in the component (vox up)": ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), reference),
+                "wasm (vox up)": ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), reference),
                 "native tract": ratio(total_wall(asr["engines"], VOX_NATIVE, beam, common), reference),
             }
     tts = result.get("tts")
     if tts:
         vox, piper = tts["engines"]["vox (vox up)"]["rows"], tts["engines"]["piper-tts"]["rows"]
         for name in vox:
-            groups[f"TTS {name}"] = {"in the component (vox up)": ratio(vox[name]["rtf"], piper[name]["rtf"])}
+            groups[f"TTS {name}"] = {"wasm (vox up)": ratio(vox[name]["rtf"], piper[name]["rtf"])}
     return {g: {k: v for k, v in bars.items() if v is not None} for g, bars in groups.items()}
 
 
