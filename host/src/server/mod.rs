@@ -206,11 +206,15 @@ impl RequestContext {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > max) {
+        let (mut parts, body) = req.into_parts();
+        if let Some(len) = declared.filter(|&len| len > max) {
+            // The upload is still arriving: read it away in the background (as any half-read
+            // upload is, up to twice the limit) so the client gets to read the 413 rather than
+            // a connection reset under its unread bytes.
+            drop(MeteredBody::request(body, len.min(max.saturating_mul(2))));
             return Dispatched::early(component, too_large);
         }
 
-        let (mut parts, body) = req.into_parts();
         let authority = parts
             .headers
             .get(http::header::HOST)
