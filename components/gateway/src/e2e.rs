@@ -267,12 +267,10 @@ async fn listen(
     mut sink: Sink,
 ) {
     loop {
-        let next = match sink {
-            // Events can carry a heartbeat, which notices a client that left while asr decodes.
-            Sink::Events(_) => lines.next_within(sse::HEARTBEAT).await,
-            Sink::Audio(_) => Some(lines.next().await),
-        };
-        let Some(next) = next else {
+        // Every second without a line the listener looks up: events carry a heartbeat, which
+        // notices a client that left while asr decodes, and either way a speaker that stopped
+        // (its client gone) ends the listening, and with it the decoding.
+        let Some(next) = lines.next_within(sse::HEARTBEAT).await else {
             if sink.heartbeat().await.is_err() || said.is_closed() {
                 return;
             }
@@ -373,7 +371,7 @@ impl Speaker {
         let mut queue = VecDeque::new();
         loop {
             if queue.is_empty() {
-                match heard.next().await {
+                match next_heard(&mut heard).await {
                     Some(next) => queue.push_back(next),
                     None => return,
                 }
@@ -413,6 +411,21 @@ impl Speaker {
                 Ok(n) => bytes += n,
                 Err(stop) => return sink.stopped(stop).await,
             }
+        }
+    }
+}
+
+/// The next thing the listener heard; `None` once it has stopped. The channel is polled afresh
+/// every [`sse::HEARTBEAT`] while it waits, so a wake-up that went astray would cost a second,
+/// not the answer (a WAV answer once stalled near its end until the stream-idle timeout, with
+/// asr and tts done; where it waited was not found).
+async fn next_heard(heard: &mut UnboundedReceiver<Heard>) -> Option<Heard> {
+    loop {
+        let next = std::pin::pin!(heard.next());
+        let tick = std::pin::pin!(spin_sdk::time::sleep(sse::HEARTBEAT));
+        if let futures::future::Either::Left((next, _)) = futures::future::select(next, tick).await
+        {
+            return next;
         }
     }
 }
