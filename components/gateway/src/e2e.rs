@@ -371,7 +371,7 @@ impl Speaker {
         let mut queue = VecDeque::new();
         loop {
             if queue.is_empty() {
-                match next_heard(&mut heard).await {
+                match heard.next().await {
                     Some(next) => queue.push_back(next),
                     None => return,
                 }
@@ -411,21 +411,6 @@ impl Speaker {
                 Ok(n) => bytes += n,
                 Err(stop) => return sink.stopped(stop).await,
             }
-        }
-    }
-}
-
-/// The next thing the listener heard; `None` once it has stopped. The channel is polled afresh
-/// every [`sse::HEARTBEAT`] while it waits, so a wake-up that went astray would cost a second,
-/// not the answer (a WAV answer once stalled near its end until the stream-idle timeout, with
-/// asr and tts done; where it waited was not found).
-async fn next_heard(heard: &mut UnboundedReceiver<Heard>) -> Option<Heard> {
-    loop {
-        let next = std::pin::pin!(heard.next());
-        let tick = std::pin::pin!(spin_sdk::time::sleep(sse::HEARTBEAT));
-        if let futures::future::Either::Left((next, _)) = futures::future::select(next, tick).await
-        {
-            return next;
         }
     }
 }
