@@ -190,6 +190,30 @@ async fn chained_bodies_stream_both_ways() {
 }
 
 #[tokio::test]
+async fn requests_sent_from_a_task_left_running_after_the_answer_arrive() {
+    let app = app();
+    let vox = start(&app, &[]);
+    // Each request starts when nothing else of the front's request is happening: its body is
+    // written by a task it spawns, which the guest's executor must still get to.
+    const TIMES: usize = 20;
+    let path = chain_to("http://back.spin.internal/length").replacen(
+        "/api/chain?",
+        "/api/chain-later?",
+        1,
+    ) + &format!("&times={TIMES}");
+    let reply = tokio::time::timeout(Duration::from_secs(60), get(vox.addr, &path))
+        .await
+        .expect("every chained request was answered");
+    assert_eq!(reply.status, 200);
+    let text = reply.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), TIMES, "{lines:?}");
+    for line in lines {
+        assert_eq!(line, r#"{"length":12}"#);
+    }
+}
+
+#[tokio::test]
 async fn outbound_hosts_are_denied_unless_allowed() {
     let app = app();
     let vox = start(&app, &[]);

@@ -74,7 +74,7 @@ pub async fn send(
     let request = builder
         .body(body)
         .map_err(|e| ApiError::internal(format!("building the {} request: {e}", service.name())))?;
-    let resp = spin_sdk::http::send(request)
+    let resp = vox_http_kit::client::send(request)
         .await
         .map_err(|code| transport_error(service, code))?;
     if resp.status().is_success() {

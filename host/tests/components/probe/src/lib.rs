@@ -89,6 +89,7 @@ async fn handle(req: Request) -> impl IntoResponse {
             }
         }
         "chain" => chain(req, &query("to")).await,
+        "chain-later" => chain_later(query("to"), query("times").parse().unwrap_or(1)),
         _ => Response::builder()
             .status(StatusCode::NOT_FOUND)
             .body(box_body(http_body_util::Full::new(bytes::Bytes::from(
@@ -130,6 +131,40 @@ async fn chain(req: Request, to: &str) -> Response<BoxBody> {
         }
         Err(e) => json(serde_json::json!({"error": format!("{e:?}")})),
     }
+}
+
+/// Answers at once, then, from a task left running after the answer, posts a body to another
+/// component `times` times in turn, each once the previous one is over, and sends the answers
+/// at the end, one line each: requests that start when nothing else of this request is
+/// happening (its own answer stays quiet until they are all done). They go through
+/// `vox_http_kit::client`, as the gateway's do.
+fn chain_later(to: String, times: u32) -> Response<BoxBody> {
+    let (mut tx, body) = spin_sdk::http::body::stream::<String>();
+    spin_sdk::wasip3::spawn(async move {
+        let mut lines = String::new();
+        for _ in 0..times {
+            let outgoing = spin_sdk::http::Request::builder()
+                .method("POST")
+                .uri(&to)
+                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                    b"twelve bytes",
+                )))
+                .unwrap();
+            match vox_http_kit::client::send(outgoing).await {
+                Ok(resp) => match resp.into_body().bytes().await {
+                    Ok(b) => lines.push_str(&String::from_utf8_lossy(&b)),
+                    Err(e) => lines.push_str(&format!("error {e:?}")),
+                },
+                Err(e) => lines.push_str(&format!("error {e:?}")),
+            }
+            lines.push('\n');
+        }
+        let _ = tx.send(lines).await;
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(box_body(body))
+        .unwrap()
 }
 
 fn json(value: serde_json::Value) -> Response<BoxBody> {
