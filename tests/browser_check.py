@@ -198,6 +198,9 @@ def microphone(page):
     page.wait("13 s of recording", lambda: float(page.data("#transcribe", "recordedSeconds") or 0) >= 13, timeout=60)
     page.shot("04-recording")
     page.el("#record").send_keys(Keys.ENTER)  # the keyboard stops it as well as a click
+    # The section still says "done" from the upload until the recorder has stopped and handed
+    # its recording on, which sets "transcribing" in the same turn: wait for that first.
+    page.wait("the recording to stop", lambda: page.data("#transcribe", "recording") == "false", timeout=30)
     state = page.wait_state("transcribe", ("done", "error"))
     check(state == "done", f"microphone: {page.text('#transcribe-error')!r}, status {page.text('#transcribe-status')!r}; console: {page.logs()}")
     transcript = page.text("#transcript")
