@@ -71,6 +71,11 @@ fn start(app: &AppDir, args: &[&str]) -> Vox {
 
 /// URL-encodes a chained target for the probe's `chain?to=` parameter.
 fn chain_to(url: &str) -> String {
+    probe_to("chain", url)
+}
+
+/// The path of a probe `action` that calls `url`, URL-encoded into its `to=` parameter.
+fn probe_to(action: &str, url: &str) -> String {
     let encoded: String = url
         .bytes()
         .map(|b| match b {
@@ -78,7 +83,7 @@ fn chain_to(url: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    format!("/api/chain?to={encoded}")
+    format!("/api/{action}?to={encoded}")
 }
 
 #[tokio::test]
@@ -196,11 +201,8 @@ async fn requests_sent_from_a_task_left_running_after_the_answer_arrive() {
     // Each request starts when nothing else of the front's request is happening: its body is
     // written by a task it spawns, which the guest's executor must still get to.
     const TIMES: usize = 20;
-    let path = chain_to("http://back.spin.internal/length").replacen(
-        "/api/chain?",
-        "/api/chain-later?",
-        1,
-    ) + &format!("&times={TIMES}");
+    let path =
+        probe_to("chain-later", "http://back.spin.internal/length") + &format!("&times={TIMES}");
     let reply = tokio::time::timeout(Duration::from_secs(60), get(vox.addr, &path))
         .await
         .expect("every chained request was answered");

@@ -9,38 +9,24 @@
 //! its transcription had already ended. Waking the task once after the first poll turns the
 //! executor's loop again, and the new task is polled.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 
 use spin_sdk::http::{IntoRequest, Response};
 use spin_sdk::wasip3::http::types::ErrorCode;
 
 /// Sends `request` and waits for the response's headers.
 pub async fn send(request: impl IntoRequest) -> Result<Response, ErrorCode> {
-    PollSpawned {
-        inner: Box::pin(spin_sdk::http::send(request)),
-        polled: false,
-    }
-    .await
-}
-
-/// A future that, once its first poll is pending, asks to be polled again, so whatever the
-/// first poll spawned is polled in the executor's next turn.
-struct PollSpawned<F> {
-    inner: Pin<Box<F>>,
-    polled: bool,
-}
-
-impl<F: Future> Future for PollSpawned<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let poll = self.inner.as_mut().poll(cx);
-        if poll.is_pending() && !self.polled {
-            self.polled = true;
+    let mut sending = pin!(spin_sdk::http::send(request));
+    let mut woken = false;
+    poll_fn(|cx| {
+        let poll = sending.as_mut().poll(cx);
+        // Once: the first poll is where the body writer was spawned.
+        if poll.is_pending() && !woken {
+            woken = true;
             cx.waker().wake_by_ref();
         }
         poll
-    }
+    })
+    .await
 }
