@@ -16,7 +16,12 @@ CARGO ?= cargo
 PYTHON ?= python3
 WASM_TARGET := wasm32-wasip2
 COMPONENTS := vox-gateway vox-asr vox-tts vox-responder
-# Every wasm32-wasip2-only member: the components, their shared crates, the host's test component.
+# The wasi:nn builds `vox up` runs in their place (spin.toml's `tool.vox.wasi_nn_source`). Built
+# in a cargo invocation of their own: built with the portable ones, cargo would unify the
+# `wasi-nn` feature of the crates they share into the portable builds too.
+COMPONENTS_NN := vox-tts-nn
+# Every wasm32-wasip2-only member but the wasi:nn builds: the components, their shared crates, the
+# host's test component.
 WASM_MEMBERS := $(COMPONENTS) vox-http-kit vox-preinit vox-test-probe
 # The fast test tier: crates whose tests need no models, no wasm build and no system packages.
 UNIT_CRATES := vox-error vox-api vox-audio
@@ -62,6 +67,7 @@ build: components host preinit
 
 components: deps
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENTS))
+	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENTS_NN))
 
 host: deps
 	$(CARGO) build --release -p vox
@@ -111,6 +117,7 @@ lint: deps
 	$(PYTHON) .ci/module_cycles.py
 	$(CARGO) clippy --release --all-targets -- -D warnings
 	$(CARGO) clippy --release --target $(WASM_TARGET) $(addprefix -p ,$(WASM_MEMBERS)) -- -D warnings
+	$(CARGO) clippy --release --target $(WASM_TARGET) $(addprefix -p ,$(COMPONENTS_NN)) -- -D warnings
 
 test: build models test-deps
 	$(PYTHON) -m unittest discover -s bench -t .

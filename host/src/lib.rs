@@ -33,11 +33,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-pub use config::App;
+pub use config::{App, Inference};
 use metrics::Metrics;
 pub use runtime::InstanceLimits;
 use runtime::cache::{self, CompileCache};
 use runtime::engine;
+use runtime::nn::GraphCache;
 pub use server::{DEFAULT_MAX_BODY_SIZE, RequestLimits, Server};
 
 /// Where `vox up` listens unless told otherwise, as `spin up` does.
@@ -60,6 +61,10 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// Where the Prometheus scrape endpoint (`GET /metrics`) listens; `None`: not served.
     pub metrics_listen: Option<SocketAddr>,
+    /// Whether components with a wasi:nn build run it (their models on native tract).
+    pub inference: Inference,
+    /// Threads native inference's matrix products share, across all requests.
+    pub inference_threads: usize,
 }
 
 impl Config {
@@ -73,8 +78,15 @@ impl Config {
             log_dir: None,
             cache_dir: Some(cache::default_dir()),
             metrics_listen: None,
+            inference: Inference::default(),
+            inference_threads: default_inference_threads(),
         }
     }
+}
+
+/// Native inference's thread budget unless told otherwise: every core.
+pub fn default_inference_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A loaded, compiled and bound application, ready to serve.
@@ -91,7 +103,14 @@ impl Prepared {
     /// Loads the manifest, compiles (or loads cached) components in parallel and binds the
     /// listener. Every error here names what is wrong before any request is served.
     pub async fn new(config: &Config) -> anyhow::Result<Self> {
-        let app = App::load(&config.manifest)?;
+        let mut app = App::load(&config.manifest)?;
+        for (id, missing) in app.select_inference(config.inference) {
+            tracing::warn!(
+                target: "vox",
+                "component {id}: its wasi:nn build {} is not built; running the portable build",
+                missing.display()
+            );
+        }
         app.check_sources()?;
         let engine = engine::new_engine()?;
         let compiled = CompileCache::new(config.cache_dir.clone())
@@ -109,6 +128,7 @@ impl Prepared {
             config.instances.clone(),
             &log_dir,
             metrics.clone(),
+            Arc::new(GraphCache::new(config.inference_threads)),
         )?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

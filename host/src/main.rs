@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use vox::InstanceLimits;
 use vox::logging::LogFormat;
+use vox::{Inference, InstanceLimits};
 
 #[derive(Parser)]
 #[command(
@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the application described by a Spin manifest.
-    Up(Up),
+    Up(Box<Up>),
     /// Pre-initialise a component: run its initialisation (models loaded, graphs optimised) in
     /// the environment the manifest gives it, and write a snapshot of the result.
     Preinit(Preinit),
@@ -117,6 +117,13 @@ struct Up {
     /// Serve Prometheus metrics at http://<addr>/metrics (port 0 picks one; off by default).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Where models run: `native` runs a component's wasi:nn build (`tool.vox.wasi_nn_source`),
+    /// its graphs on the host's tract; `wasm` runs every component's portable `source`.
+    #[arg(long, value_enum, default_value_t = Inference::Native)]
+    inference: Inference,
+    /// Threads native inference's matrix products share across all requests (default: the cores).
+    #[arg(long, default_value_t = vox::default_inference_threads())]
+    inference_threads: usize,
 }
 
 /// A duration flag: any form humantime reads ("300s", "5m", "1h 30m"); shown in seconds.
@@ -159,7 +166,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = match command {
-        Command::Up(up) => runtime.block_on(serve(up)),
+        Command::Up(up) => runtime.block_on(serve(*up)),
         Command::Preinit(p) => runtime.block_on(preinit(p)),
     };
     match result {
@@ -210,6 +217,8 @@ async fn serve(up: Up) -> anyhow::Result<()> {
     config.shutdown_grace = up.shutdown_grace.0;
     config.log_dir = up.log_dir;
     config.metrics_listen = up.metrics_listen;
+    config.inference = up.inference;
+    config.inference_threads = up.inference_threads.max(1);
     config.instances = InstanceLimits {
         max_reuse: up.max_instance_reuse.max(1),
         max_concurrent: up.max_instance_concurrency.max(1),

@@ -49,6 +49,21 @@ pub fn app() -> &'static App {
     APP.get_or_init(|| App::start(&workspace_root().join("spin.toml"), &[], &[], None))
 }
 
+/// The app on the portable components only (`vox up --inference wasm`): every model runs
+/// inside its component, as under Spin, where [`app`] runs tts's voice on the host's native
+/// tract through wasi:nn.
+pub fn portable_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| {
+        App::start(
+            &workspace_root().join("spin.toml"),
+            &[],
+            &["--inference", "wasm"],
+            None,
+        )
+    })
+}
+
 /// The key [`keyed_app`] requires.
 pub const API_KEY: &str = "vox-test-key-5b2e";
 
@@ -177,6 +192,7 @@ fn check_built(root: &Path) {
         "target/release/vox",
         "target/preinit/vox_asr.wasm",
         "target/preinit/vox_tts.wasm",
+        "target/wasm32-wasip2/release/vox_tts_nn.wasm",
     ] {
         assert!(
             root.join(path).exists(),

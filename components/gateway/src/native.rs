@@ -20,15 +20,16 @@ pub fn health() -> Reply {
 }
 
 /// Ready when both private services answer their health check (their models load); also
-/// says which models and voices the answering instances already hold in memory.
+/// says which models and voices the answering instances already hold in memory, and where each
+/// runs them (`in-component`, or `wasi-nn`: on the host's native tract).
 pub async fn ready(ctx: &Ctx) -> Reply {
     let (asr, tts) = futures::join!(
         upstream::get_json::<serde_json::Value>(Service::Asr, "/health", ctx),
         upstream::get_json::<serde_json::Value>(Service::Tts, "/health", ctx)
     );
-    let loaded = |r: &std::result::Result<serde_json::Value, ApiError>| match r {
-        Ok(health) => health["loaded"].clone(),
-        Err(_) => json!([]),
+    let field = |r: &std::result::Result<serde_json::Value, ApiError>, name, missing| match r {
+        Ok(health) => health[name].clone(),
+        Err(_) => missing,
     };
     let status = |r: &std::result::Result<_, ApiError>| match r {
         Ok(_) => "ok".to_string(),
@@ -40,7 +41,8 @@ pub async fn ready(ctx: &Ctx) -> Reply {
         &json!({
             "status": if all_ok {"ok"} else {"unavailable"},
             "services": {"asr": status(&asr), "tts": status(&tts)},
-            "loaded": {"asr": loaded(&asr), "tts": loaded(&tts)},
+            "loaded": {"asr": field(&asr, "loaded", json!([])), "tts": field(&tts, "loaded", json!([]))},
+            "inference": {"asr": field(&asr, "inference", json!(null)), "tts": field(&tts, "inference", json!(null))},
         }),
     )
 }

@@ -8,13 +8,29 @@ use std::rc::Rc;
 use vox_api::voices::{self, Voice as VoiceInfo, VoiceList};
 use vox_api::{ApiError, ErrorCode};
 use vox_catalog::{Catalog, Kind};
+use vox_nn::InferencePath;
 use vox_phonemizer::Phonemizer;
-use vox_piper::{Voice, VoiceConfig, VoiceOptions};
+use vox_piper::{Inference, Voice, VoiceConfig, VoiceOptions};
 
 const VOICES_DIR: &str = "/models/voices";
 /// espeak-ng's data, mounted read-only (espeak opens its files by path).
 const ESPEAK_DATA: &str = "/espeak-ng-data";
 const FALLBACK_DEFAULT: &str = "en_US-joe-medium";
+
+/// Where this build runs its voices (the `wasi-nn` build: on the host, through `wasi:nn`).
+#[cfg(not(feature = "wasi-nn"))]
+const INFERENCE: Inference = Inference::InProcess;
+#[cfg(feature = "wasi-nn")]
+const INFERENCE: Inference = Inference::WasiNn;
+
+/// The same, as the health check says it.
+pub fn inference_path() -> &'static str {
+    match INFERENCE {
+        Inference::InProcess => InferencePath::InComponent.as_str(),
+        #[cfg(feature = "wasi-nn")]
+        Inference::WasiNn => InferencePath::WasiNn.as_str(),
+    }
+}
 
 /// A voice ready to speak: the VITS model and the phonemizer for its language.
 pub struct LoadedVoice {
@@ -73,6 +89,10 @@ impl Kind for Voices {
     }
 
     fn load(&self, onnx: &Path, options: VoiceOptions) -> Result<LoadedVoice, ApiError> {
+        let options = VoiceOptions {
+            inference: INFERENCE,
+            ..options
+        };
         let voice = Voice::load(onnx, options)?;
         let phonemizer = Phonemizer::new(ESPEAK_DATA, &voice.config().espeak_voice)?;
         Ok(LoadedVoice { voice, phonemizer })

@@ -40,6 +40,7 @@ fn main() -> vox_piper::Result<()> {
         optimisation,
         single_plan,
         warm_up: false,
+        ..VoiceOptions::default()
     };
     let voice = Voice::load(path, options)?;
     println!("load {:.2} s", started.elapsed().as_secs_f64());
@@ -57,6 +58,7 @@ fn main() -> vox_piper::Result<()> {
             optimisation,
             single_plan,
             warm_up: false,
+            ..VoiceOptions::default()
         };
         let one = Voice::load(path, options)?;
         let (started, cpu) = (Instant::now(), cpu_seconds());

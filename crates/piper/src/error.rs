@@ -23,6 +23,8 @@ pub enum PiperError {
     Empty,
     #[error("model: {0}")]
     Model(String),
+    #[error(transparent)]
+    Inference(#[from] vox_nn::NnError),
 }
 
 impl PiperError {
@@ -36,6 +38,7 @@ impl PiperError {
             PiperError::Io { .. } | PiperError::Config(_) | PiperError::Model(_) => {
                 ErrorCode::InternalError
             }
+            PiperError::Inference(e) => e.code(),
         }
     }
 

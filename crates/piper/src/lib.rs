@@ -22,4 +22,4 @@ pub use ids::PhonemeIdMap;
 pub use params::SynthesisParams;
 pub use plan::{Buckets, Optimisation};
 pub use synth::{AudioChunk, Synthesizer};
-pub use voice::{Voice, VoiceOptions};
+pub use voice::{Inference, Voice, VoiceOptions};

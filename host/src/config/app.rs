@@ -29,6 +29,16 @@ pub struct ComponentSpec {
     pub instances: InstanceSettings,
 }
 
+/// Where components with a wasi:nn build run their models (`vox up --inference`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Inference {
+    /// The wasi:nn builds, their graphs on the host's native tract (the default).
+    #[default]
+    Native,
+    /// The portable builds, tract inside the component (what `spin up` runs).
+    Wasm,
+}
+
 /// What `[component.<id>.tool.vox]` sets for one component's instances; unset, the host's
 /// flags decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +47,8 @@ pub struct InstanceSettings {
     pub concurrency: Option<usize>,
     /// Most linear memory one instance may hold, in bytes.
     pub max_memory: Option<u64>,
+    /// The build whose models run on the host through `wasi:nn` (`tool.vox.wasi_nn_source`).
+    pub wasi_nn_source: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,7 +133,7 @@ impl App {
             let outbound =
                 OutboundPolicy::parse(&hosts, &format!("{field}.allowed_outbound_hosts"))?;
             let variables = ComponentVariables::resolve(&vars, &decl.variables, id)?;
-            let instances = instance_settings(decl, &format!("{field}.tool.vox"))?;
+            let instances = instance_settings(&root, decl, &format!("{field}.tool.vox"))?;
             let spec = ComponentSpec {
                 id: id.clone(),
                 source,
@@ -176,6 +188,24 @@ impl App {
             router: Router::new(routes),
             private,
         })
+    }
+
+    /// With native inference, every component that names a `wasi_nn_source` runs it in place
+    /// of its `source`; one whose wasi:nn build is missing keeps its portable build, which is
+    /// returned (with the path it lacked) so the host can say so.
+    pub fn select_inference(&mut self, inference: Inference) -> Vec<(String, PathBuf)> {
+        let mut missing = Vec::new();
+        if inference == Inference::Wasm {
+            return missing;
+        }
+        for (id, spec) in &mut self.components {
+            match &spec.instances.wasi_nn_source {
+                Some(nn) if nn.is_file() => spec.source = nn.clone(),
+                Some(nn) => missing.push((id.clone(), nn.clone())),
+                None => {}
+            }
+        }
+        missing
     }
 
     /// Every component's `source` exists (checked before serving; a source may be a build
@@ -246,7 +276,11 @@ fn check_component_id(id: &str) -> anyhow::Result<()> {
 }
 
 /// Reads `tool.vox` of a component; other tools' tables are theirs.
-fn instance_settings(decl: &ComponentDecl, field: &str) -> anyhow::Result<InstanceSettings> {
+fn instance_settings(
+    root: &Path,
+    decl: &ComponentDecl,
+    field: &str,
+) -> anyhow::Result<InstanceSettings> {
     let Some(table) = decl.tool.get("vox") else {
         return Ok(InstanceSettings::default());
     };
@@ -265,6 +299,7 @@ fn instance_settings(decl: &ComponentDecl, field: &str) -> anyhow::Result<Instan
     Ok(InstanceSettings {
         concurrency: decl.instance_concurrency,
         max_memory,
+        wasi_nn_source: decl.wasi_nn_source.map(|s| root.join(s)),
     })
 }
 

@@ -100,6 +100,10 @@ pub struct VoxToolDecl {
     /// Most linear memory one instance may hold: bytes, or a string such as `"2 GiB"`.
     #[serde(default)]
     pub max_memory: Option<toml::Value>,
+    /// The component built to run its models on the host through `wasi:nn`, which `vox up`
+    /// serves instead of `source` unless told `--inference wasm` (Spin has no wasi:nn).
+    #[serde(default)]
+    pub wasi_nn_source: Option<String>,
 }
 
 /// `files = ["dir", { source = "dir", destination = "/guest" }]`.

@@ -7,4 +7,4 @@ pub mod outbound;
 pub mod routes;
 pub mod variables;
 
-pub use app::{App, ComponentSpec, InstanceSettings, Mount, parse_bytes};
+pub use app::{App, ComponentSpec, Inference, InstanceSettings, Mount, parse_bytes};

@@ -23,7 +23,8 @@ use crate::runtime::chaining::OutboundHooks;
 use crate::runtime::cpu::CpuMeter;
 use crate::runtime::engine;
 use crate::runtime::memory::MemoryLimiter;
-use crate::runtime::store::{self, Host};
+use crate::runtime::nn::{self, GraphCache};
+use crate::runtime::store::{self, Budget, Host};
 
 /// The interface a component exports to be pre-initialised.
 pub const INIT_INTERFACE: &str = "vox:preinit/init";
@@ -119,8 +120,13 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
         Box::new(hooks),
         Arc::new(spec.variables.clone()),
         // The snapshot is taken without a limit; instances of it run with theirs.
-        MemoryLimiter::new(None, Arc::default()),
-        Arc::new(CpuMeter::new(None)),
+        Budget {
+            memory: MemoryLimiter::new(None, Arc::default()),
+            cpu: Arc::new(CpuMeter::new(None)),
+        },
+        // Graphs a component loads through wasi:nn live in the host, outside any snapshot:
+        // the wasi:nn builds are not pre-initialised.
+        nn::context(&Arc::new(GraphCache::new(1))),
     )?;
     let instance = linker
         .instantiate_async(&mut store, &component)

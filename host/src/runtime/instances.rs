@@ -18,7 +18,8 @@ use super::activity::{Activity, RequestTag};
 use super::chaining::OutboundHooks;
 use super::cpu::CpuMeter;
 use super::memory::{MemoryLimiter, MemoryReport};
-use super::store::{self, Host};
+use super::nn::{self, GraphCache};
+use super::store::{self, Budget, Host};
 use crate::config::ComponentSpec;
 use crate::config::variables::ComponentVariables;
 use crate::logging::ComponentLogs;
@@ -76,6 +77,14 @@ pub struct ComponentInstances {
     instance_slots: Arc<Semaphore>,
     next_instance: AtomicU64,
     metrics: Arc<Metrics>,
+    graphs: Arc<GraphCache>,
+}
+
+/// What every component's pools share: the host's metrics and its native inference's graphs.
+#[derive(Clone)]
+pub struct Shared {
+    pub metrics: Arc<Metrics>,
+    pub graphs: Arc<GraphCache>,
 }
 
 impl ComponentInstances {
@@ -86,8 +95,9 @@ impl ComponentInstances {
         limits: InstanceLimits,
         logs: ComponentLogs,
         hooks: OutboundHooks,
-        metrics: Arc<Metrics>,
+        shared: Shared,
     ) -> anyhow::Result<Self> {
+        let Shared { metrics, graphs } = shared;
         // `[component.<id>.tool.vox]` settles what the flags leave to each component.
         let mut limits = limits;
         if let Some(concurrency) = spec.instances.concurrency {
@@ -119,6 +129,7 @@ impl ComponentInstances {
             hooks,
             next_instance: AtomicU64::new(0),
             metrics,
+            graphs,
         })
     }
 
@@ -134,8 +145,11 @@ impl ComponentInstances {
             &self.logs,
             Box::new(self.hooks.for_instance(activity)),
             self.variables.clone(),
-            MemoryLimiter::new(self.limits.max_memory, memory.clone()),
-            cpu.clone(),
+            Budget {
+                memory: MemoryLimiter::new(self.limits.max_memory, memory.clone()),
+                cpu: cpu.clone(),
+            },
+            nn::context(&self.graphs),
         )
     }
 }

@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod engine;
 pub mod instances;
 pub mod memory;
+pub mod nn;
 pub mod spin_variables;
 pub mod store;
 mod usage;
@@ -31,8 +32,9 @@ use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler, TrapOrPanicErro
 use self::activity::{ActiveBody, RequestTag};
 use self::chaining::OutboundHooks;
 pub use self::dispatch::{CallError, Dispatch, Request, Response};
-use self::instances::ComponentInstances;
 pub use self::instances::InstanceLimits;
+use self::instances::{ComponentInstances, Shared};
+use self::nn::GraphCache;
 use crate::config::App;
 use crate::config::routes::{Router, set_spin_headers};
 use crate::logging::ComponentLogs;
@@ -55,6 +57,7 @@ impl Runtime {
         limits: InstanceLimits,
         log_dir: &std::path::Path,
         metrics: Arc<Metrics>,
+        graphs: Arc<GraphCache>,
     ) -> anyhow::Result<Arc<Self>> {
         let linker = store::linker(engine)?;
         let mut pools = HashMap::new();
@@ -76,7 +79,10 @@ impl Runtime {
                     limits.clone(),
                     logs,
                     hooks,
-                    metrics.clone(),
+                    Shared {
+                        metrics: metrics.clone(),
+                        graphs: graphs.clone(),
+                    },
                 );
                 match pool {
                     Ok(instances) => {

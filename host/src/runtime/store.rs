@@ -1,5 +1,5 @@
-//! Per-instance store data: WASI, wasi:http, variables, the outbound hooks it is given, and
-//! its memory limit.
+//! Per-instance store data: WASI, wasi:http, wasi:nn, variables, the outbound hooks it is
+//! given, and its memory limit.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_nn::wit::{WasiNnCtx, WasiNnView};
 
 use super::cpu::CpuMeter;
 use super::memory::MemoryLimiter;
@@ -19,6 +20,7 @@ pub struct Host {
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
+    pub nn: WasiNnCtx,
     pub hooks: Box<dyn WasiHttpHooks>,
     pub variables: Arc<ComponentVariables>,
     pub memory: MemoryLimiter,
@@ -47,10 +49,15 @@ impl Host {
     pub fn variables(&mut self) -> &ComponentVariables {
         &self.variables
     }
+
+    fn nn(&mut self) -> WasiNnView<'_> {
+        WasiNnView::new(&mut self.table, &mut self.nn)
+    }
 }
 
 /// Links everything spin-sdk 7 components import: WASI p2 (Rust std), WASI p3 and
-/// wasi:http@0.3 (spin-sdk), wasi:http@0.2 (for older guests), and spin:variables.
+/// wasi:http@0.3 (spin-sdk), wasi:http@0.2 (for older guests), and spin:variables; and
+/// wasi:nn, which only the components built for `vox up` import.
 pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::Linker<Host>> {
     let mut linker = wasmtime::component::Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -58,22 +65,30 @@ pub fn linker(engine: &wasmtime::Engine) -> anyhow::Result<wasmtime::component::
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     spin_variables::add_to_linker(&mut linker, Host::variables)?;
+    wasmtime_wasi_nn::wit::add_to_linker(&mut linker, Host::nn)?;
     Ok(linker)
 }
 
-/// A store for one instance of `spec`: its mounts (read-only), environment, variables and
-/// stdio files. A busy guest yields to the host at every epoch tick, so timers, other
-/// requests and timeouts keep running while it computes; each tick is charged to `cpu`, and
-/// one passing its CPU limit, or growing its memory past `memory`'s, traps.
+/// What one instance may spend: linear memory and guest CPU.
+pub struct Budget {
+    pub memory: MemoryLimiter,
+    pub cpu: Arc<CpuMeter>,
+}
+
+/// A store for one instance of `spec`: its mounts (read-only), environment, variables, stdio
+/// files and wasi:nn. A busy guest yields to the host at every epoch tick, so timers, other
+/// requests and timeouts keep running while it computes; each tick is charged to the budget's
+/// CPU meter, and one passing its CPU limit, or growing its memory past the budget's, traps.
 pub fn new_store(
     engine: &wasmtime::Engine,
     spec: &ComponentSpec,
     logs: &ComponentLogs,
     hooks: Box<dyn WasiHttpHooks>,
     variables: Arc<ComponentVariables>,
-    memory: MemoryLimiter,
-    cpu: Arc<CpuMeter>,
+    budget: Budget,
+    nn: WasiNnCtx,
 ) -> anyhow::Result<Store<Host>> {
+    let Budget { memory, cpu } = budget;
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(logs.stdout.clone()).stderr(logs.stderr.clone());
     for (k, v) in &spec.environment {
@@ -88,6 +103,7 @@ pub fn new_store(
         table: ResourceTable::new(),
         wasi: wasi.build(),
         http: WasiHttpCtx::new(),
+        nn,
         hooks,
         variables,
         memory,

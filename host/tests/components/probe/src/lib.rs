@@ -1,6 +1,6 @@
 //! Test component for the vox host: each path exercises one thing the host provides
-//! (headers, variables, files, outbound HTTP, streaming, instance reuse) or one way a
-//! component can misbehave (trap, stall, run out of memory).
+//! (headers, variables, files, outbound HTTP, streaming, instance reuse, wasi:nn) or one way a
+//! component can misbehave (trap, stall, run out of memory, send the host bad graphs).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -87,6 +87,15 @@ async fn handle(req: Request) -> impl IntoResponse {
                 Ok(b) => json(serde_json::json!({"length": b.len()})),
                 Err(e) => json(serde_json::json!({"error": format!("{e:?}")})),
             }
+        }
+        "nn" => {
+            let graph = req.into_body().bytes().await.unwrap_or_default().to_vec();
+            json(nn(
+                graph,
+                &query("prepare"),
+                &query("input"),
+                &query("dims"),
+            ))
         }
         "chain" => chain(req, &query("to")).await,
         "chain-later" => chain_later(query("to"), query("times").parse().unwrap_or(1)),
@@ -208,4 +217,27 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Loads the body as a graph through wasi:nn (with `prepare`, when given, as the preparation
+/// builder) and runs it on an f32 input of ones shaped `dims`; answers with the outputs'
+/// values or the error the host returned.
+fn nn(graph: Vec<u8>, prepare: &str, input: &str, dims: &str) -> serde_json::Value {
+    let mut builders = vec![graph];
+    if !prepare.is_empty() {
+        builders.push(prepare.as_bytes().to_vec());
+    }
+    let dims: Vec<usize> = dims.split(',').filter_map(|d| d.parse().ok()).collect();
+    let run = || -> Result<serde_json::Value, vox_nn::NnError> {
+        let context = vox_nn::client::load(&builders)?.context()?;
+        let ones = vec![1.0; dims.iter().product()];
+        let outputs =
+            context.compute(vec![(input.to_string(), vox_nn::Tensor::f32(&dims, &ones))])?;
+        let mut values = serde_json::Map::new();
+        for (name, tensor) in outputs {
+            values.insert(name.clone(), tensor.to_f32(&name)?.into());
+        }
+        Ok(serde_json::json!({ "outputs": values }))
+    };
+    run().unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
 }

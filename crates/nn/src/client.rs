@@ -1,0 +1,97 @@
+//! The guest's side of `wasi:nn` (wasm32 components built for `vox up`): load a graph from its
+//! builders, open an execution context, run it on named tensors.
+
+mod bindings {
+    wit_bindgen::generate!({ path: "wit", world: "ml" });
+}
+
+use bindings::wasi::nn::{errors, graph, inference, tensor};
+
+use crate::{Element, NnError, Tensor};
+
+/// A graph the host has loaded (and prepared, or found prepared in its cache).
+pub struct Graph(graph::Graph);
+
+/// Loads a graph from its builders: the ONNX bytes, then a [`crate::Preparation`]'s.
+pub fn load(builders: &[Vec<u8>]) -> Result<Graph, NnError> {
+    graph::load(
+        builders,
+        graph::GraphEncoding::Onnx,
+        graph::ExecutionTarget::Cpu,
+    )
+    .map(Graph)
+    .map_err(error)
+}
+
+impl Graph {
+    /// A context to run the graph in; it keeps nothing between calls.
+    pub fn context(&self) -> Result<Context, NnError> {
+        self.0.init_execution_context().map(Context).map_err(error)
+    }
+}
+
+/// One execution context of a loaded graph.
+pub struct Context(inference::GraphExecutionContext);
+
+impl Context {
+    /// Runs the graph on `inputs`; the outputs come back by name.
+    pub fn compute(&self, inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, NnError> {
+        let inputs = inputs
+            .into_iter()
+            .map(|(name, t)| {
+                let ty = match t.element {
+                    Element::F32 => tensor::TensorType::Fp32,
+                    Element::I64 => tensor::TensorType::I64,
+                };
+                (name, tensor::Tensor::new(&t.dims, ty, &t.data))
+            })
+            .collect();
+        let outputs = self.0.compute(inputs).map_err(error)?;
+        outputs
+            .into_iter()
+            .map(|(name, t)| {
+                let element = match t.ty() {
+                    tensor::TensorType::Fp32 => Element::F32,
+                    tensor::TensorType::I64 => Element::I64,
+                    other => {
+                        return Err(NnError::Tensor {
+                            name,
+                            message: format!("unexpected element type {other:?}"),
+                        });
+                    }
+                };
+                let tensor = Tensor {
+                    dims: t.dimensions(),
+                    element,
+                    data: t.data(),
+                };
+                Ok((name, tensor))
+            })
+            .collect()
+    }
+}
+
+/// Takes the output `name` out of a computation's outputs.
+pub fn take(outputs: &mut Vec<(String, Tensor)>, name: &str) -> Result<Tensor, NnError> {
+    let at = outputs
+        .iter()
+        .position(|(n, _)| n == name)
+        .ok_or_else(|| NnError::Tensor {
+            name: name.to_string(),
+            message: "missing from the graph's outputs".into(),
+        })?;
+    Ok(outputs.swap_remove(at).1)
+}
+
+fn error(e: errors::Error) -> NnError {
+    let message = e.data();
+    match e.code() {
+        errors::ErrorCode::InvalidArgument | errors::ErrorCode::TooLarge => {
+            NnError::InvalidArgument(message)
+        }
+        errors::ErrorCode::InvalidEncoding | errors::ErrorCode::UnsupportedOperation => {
+            NnError::Unsupported(message)
+        }
+        _ => NnError::Runtime(message),
+    }
+}

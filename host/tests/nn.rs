@@ -1,0 +1,134 @@
+//! `wasi:nn` as `vox up` gives it to components, over real HTTP against the probe: a graph the
+//! component sends runs on the host, and bad graphs, preparations or tensors come back to the
+//! component as errors while the host keeps serving.
+
+mod support;
+
+use prost::Message;
+use support::{AppDir, get, send, start};
+use tract_onnx::pb;
+
+const APP: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "nn-app"
+
+[[trigger.http]]
+route = "/..."
+component = "probe"
+
+[component.probe]
+source = "{probe}"
+"#;
+
+/// A value of f32 `dims`, as an ONNX graph input or output declares it.
+fn value(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension};
+    let dim = dims
+        .iter()
+        .map(|&d| Dimension {
+            value: Some(dimension::Value::DimValue(d)),
+            ..Default::default()
+        })
+        .collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `y = x + x` over an f32 `[2]`: the smallest graph that shows a computation happened.
+fn doubling_graph() -> Vec<u8> {
+    let graph = pb::GraphProto {
+        name: "double".into(),
+        node: vec![pb::NodeProto {
+            input: vec!["x".into(), "x".into()],
+            output: vec!["y".into()],
+            op_type: "Add".into(),
+            ..Default::default()
+        }],
+        input: vec![value("x", &[2])],
+        output: vec![value("y", &[2])],
+        ..Default::default()
+    };
+    pb::ModelProto {
+        ir_version: 7,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
+    let app = AppDir::new(APP);
+    let vox = start(&app, &[]);
+    let addr = vox.addr;
+    let run = |prepare: &str, dims: &str, graph: Vec<u8>| {
+        let path = format!("/nn?input=x&dims={dims}&prepare={}", encode(prepare));
+        async move { send(addr, "POST", &path, graph).await.json() }
+    };
+
+    let doubled = run("", "2", doubling_graph()).await;
+    assert_eq!(
+        doubled["outputs"]["y"],
+        serde_json::json!([2.0, 2.0]),
+        "{doubled}"
+    );
+    // A second load of the same bytes is the cached graph, and runs the same.
+    let again = run(r#"{"prepare":"onnx"}"#, "2", doubling_graph()).await;
+    assert_eq!(again["outputs"], doubled["outputs"], "{again}");
+
+    for (what, prepare, dims, graph) in [
+        ("bytes that are not ONNX", "", "2", b"not a graph".to_vec()),
+        ("an empty graph", "", "2", Vec::new()),
+        ("a preparation that is not JSON", "{", "2", doubling_graph()),
+        (
+            "an unknown preparation",
+            r#"{"prepare":"gguf"}"#,
+            "2",
+            doubling_graph(),
+        ),
+        (
+            "a Piper voice that is not one",
+            r#"{"prepare":"piper","config":"{}"}"#,
+            "2",
+            doubling_graph(),
+        ),
+        ("a tensor of the wrong shape", "", "3", doubling_graph()),
+        ("a tensor of the wrong rank", "", "2,1", doubling_graph()),
+    ] {
+        let answer = run(prepare, dims, graph).await;
+        let error = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: {answer}"));
+        assert!(error.starts_with("inference"), "{what}: {error}");
+    }
+    // The host is still serving, and the cached graph still runs.
+    assert_eq!(get(addr, "/counter").await.status, 200);
+    assert_eq!(
+        run("", "2", doubling_graph()).await["outputs"],
+        doubled["outputs"]
+    );
+}
