@@ -11,6 +11,7 @@ import sys
 from html import escape
 from pathlib import Path
 
+from bench.records import TTS_IN_COMPONENT, TTS_NATIVE
 from bench.report import FW_INT8, VOX_HTTP, VOX_NATIVE, common_clips, ratio, total_wall
 from bench.workspace import RESULTS_DIR, ROOT
 
@@ -130,9 +131,14 @@ def ratio_groups(result: dict) -> dict[str, dict[str, float]]:
             }
     tts = result.get("tts")
     if tts:
-        vox, piper = tts["engines"]["vox (vox up)"]["rows"], tts["engines"]["piper-tts"]["rows"]
-        for name in vox:
-            groups[f"TTS {name}"] = {"wasm (vox up)": ratio(vox[name]["rtf"], piper[name]["rtf"])}
+        piper = tts["engines"]["piper-tts"]["rows"]
+        # Runs before native inference measured only the component, under the default's name.
+        places = [(TTS_IN_COMPONENT, "wasm (vox up)"), (TTS_NATIVE, "native tract")] \
+            if TTS_IN_COMPONENT in tts["engines"] else [(TTS_NATIVE, "wasm (vox up)")]
+        for engine, label in places:
+            vox = tts["engines"][engine]["rows"]
+            for name in vox:
+                groups.setdefault(f"TTS {name}", {})[label] = ratio(vox[name]["rtf"], piper[name]["rtf"])
     return {g: {k: v for k, v in bars.items() if v is not None} for g, bars in groups.items()}
 
 

@@ -53,6 +53,11 @@ class AsrPart:
 
 # --- speech synthesis ---------------------------------------------------------------------------
 
+# The two places `vox up` runs the voice, as the TTS part names them: the default (the tts
+# component's wasi:nn build, the voice on the host's native tract) and the portable component
+# Spin runs (`--inference wasm`).
+TTS_NATIVE, TTS_IN_COMPONENT = "vox (vox up)", "vox (vox up, in-component)"
+
 @dataclass(frozen=True)
 class VoiceSettings:
     noise_scale: float
@@ -71,9 +76,10 @@ class TtsTiming:
 @dataclass
 class TtsOverHttp:
     rows: dict[str, TtsTiming]
-    first_request_s: float
+    first_request_s: float  # the first request after start: the voice loads (natively: into the graph cache)
     peak_rss_kb: int
     startup_s: float
+    warm_request_s: float | None = None  # the same request again, the voice loaded
 
 
 @dataclass

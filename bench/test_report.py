@@ -7,7 +7,7 @@ serialise to the JSON keys bench/report.py reads.
 import json
 import unittest
 
-from bench.records import (Agreement, AsrInProcess, AsrOverHttp, AsrPart, AsrRow, BenchRun, CompileRun,
+from bench.records import (TTS_IN_COMPONENT, TTS_NATIVE, Agreement, AsrInProcess, AsrOverHttp, AsrPart, AsrRow, BenchRun, CompileRun,
                            ComponentMemory, ComponentReady, ComponentSizes, E2eRow, E2eRun, FreshAndWarm,
                            FreshInstances, HealthLatency, InstancesMemory, Machine, PreinitPart, ProcessMemory,
                            ServicePart, SpinPart, SpinSetting, StreamingRun, Throughput, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming,
@@ -38,7 +38,10 @@ def tts_part() -> TtsPart:
     return TtsPart(
         texts={"sentence": "A.", "paragraph": "A. B."},
         settings=VoiceSettings(noise_scale=0.667, noise_w=0.8, length_scale=1.0),
-        engines={"vox (vox up)": TtsOverHttp(rows=rows, first_request_s=0.9, peak_rss_kb=500_000, startup_s=0.3),
+        engines={TTS_NATIVE: TtsOverHttp(rows=rows, first_request_s=0.9, peak_rss_kb=500_000, startup_s=0.3,
+                                         warm_request_s=0.1),
+                 TTS_IN_COMPONENT: TtsOverHttp(rows=rows, first_request_s=0.2, peak_rss_kb=600_000, startup_s=0.3,
+                                               warm_request_s=0.2),
                  "piper-tts": TtsInProcess(rows=rows, load_s=0.4, peak_rss_kb=150_000, sample_rate=22050)},
         agreement={name: Agreement(correlation=1.0, duration_difference_percent=0.0, agreeing_prefix_s=3.0,
                                    vox_samples=66150, piper_samples=66150, sample_rate=22050)
@@ -107,7 +110,11 @@ class ReportTest(unittest.TestCase):
             self.assertIn(heading, markdown)
         self.assertIn("| vox (vox up) | 5.0 % | 5.0 % |", markdown)
         self.assertIn("spin CPU (cores)", markdown)
-        self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 3 + 3 + 2)
+        # TTS: first audio, RTF per text natively and in the component, the first request.
+        self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 6 + 3 + 2)
+        first = [t for t in result["targets"] if "first request after start" in t["target"]]
+        self.assertEqual([(t["measured"], t["met"]) for t in first], [("+0.80 s", False)])
+        self.assertIn(f"| {TTS_IN_COMPONENT} | sentence |", markdown)
         streaming = [t for t in result["targets"] if "end-to-end audio" in t["target"]]
         self.assertEqual([t["met"] for t in streaming], [False])  # 8 s of 20 s is 0.40×
         self.assertIn("| first segment line (`/api/asr`, NDJSON) | 2.00 | 0.10 |", markdown)

@@ -8,7 +8,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from bench.metrics import agreeing_prefix_seconds, correlation, duration_difference_percent, samples_from_pcm
-from bench.records import Agreement, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming, VoiceSettings
+from bench.records import (TTS_IN_COMPONENT, TTS_NATIVE, Agreement, TtsInProcess, TtsOverHttp, TtsPart, TtsTiming,
+                           VoiceSettings)
 from bench.server import Response, VoxServer
 
 VOICE = Path("models/voices/en_US-joe-medium.onnx")
@@ -51,8 +52,11 @@ def timing(first_s: float, total_s: float, audio_s: float) -> TtsTiming:
     return TtsTiming(first_audio_s=first_s, total_s=total_s, audio_s=audio_s, rtf=total_s / audio_s)
 
 
-def bench_vox(server: VoxServer, texts: dict[str, str], settings: VoiceSettings, pcm_dir: Path) -> TtsOverHttp:
+def bench_vox(server: VoxServer, texts: dict[str, str], settings: VoiceSettings,
+              pcm_dir: Path | None) -> TtsOverHttp:
+    """`texts` through one server; with `pcm_dir`, also the noiseless audio the agreement reads."""
     first, _ = synthesize_vox(server, "Warm up.", settings)
+    warm, _ = synthesize_vox(server, "Warm up.", settings)
     rows = {}
     for name, text in texts.items():
         runs = []
@@ -61,11 +65,11 @@ def bench_vox(server: VoxServer, texts: dict[str, str], settings: VoiceSettings,
             response, audio_s = synthesize_vox(server, text, settings)
             runs.append(timing(response.first_byte_s, response.total_s, audio_s))
         rows[name] = median_run(runs)
-    for name in AGREEMENT_TEXTS:
+    for name in AGREEMENT_TEXTS if pcm_dir else []:
         response, _ = synthesize_vox(server, texts[name], without_noise(settings))
         (pcm_dir / f"vox-{name}.pcm").write_bytes(response.body)
     return TtsOverHttp(rows=rows, first_request_s=first.total_s, peak_rss_kb=server.peak_rss_kb,
-                       startup_s=server.startup_s)
+                       startup_s=server.startup_s, warm_request_s=warm.total_s)
 
 
 def piper_items(texts: dict[str, str], settings: VoiceSettings, pcm_dir: Path) -> list[dict]:
@@ -113,8 +117,13 @@ def run_tts(root: Path, results: Path, texts: dict[str, str], threads: int) -> T
     settings = voice_defaults(root)
     pcm_dir = results / "tts"
     pcm_dir.mkdir(parents=True, exist_ok=True)
-    with VoxServer(root, results / "logs") as server:
-        vox = bench_vox(server, texts, settings, pcm_dir)
+    # Native inference gets the reference tool's thread count; in the component a request has one.
+    native_flags = ("--inference-threads", str(threads))
+    with VoxServer(root, results / "logs", extra_flags=native_flags) as server:
+        native = bench_vox(server, texts, settings, pcm_dir)
+    with VoxServer(root, results / "logs", extra_flags=("--inference", "wasm")) as server:
+        in_component = bench_vox(server, texts, settings, None)
     piper = bench_piper(root, results, texts, settings, threads, pcm_dir)
-    return TtsPart(texts=texts, settings=settings, engines={"vox (vox up)": vox, "piper-tts": piper},
+    return TtsPart(texts=texts, settings=settings,
+                   engines={TTS_NATIVE: native, TTS_IN_COMPONENT: in_component, "piper-tts": piper},
                    agreement=agreement(pcm_dir, piper.sample_rate))
