@@ -19,7 +19,7 @@ COMPONENTS := vox-gateway vox-asr vox-tts vox-responder
 # The wasi:nn builds `vox up` runs in their place (spin.toml's `tool.vox.wasi_nn_source`). Built
 # in a cargo invocation of their own: built with the portable ones, cargo would unify the
 # `wasi-nn` feature of the crates they share into the portable builds too.
-COMPONENTS_NN := vox-tts-nn
+COMPONENTS_NN := vox-asr-nn vox-tts-nn
 # Every wasm32-wasip2-only member but the wasi:nn builds: the components, their shared crates, the
 # host's test component.
 WASM_MEMBERS := $(COMPONENTS) vox-http-kit vox-preinit vox-test-probe

@@ -130,6 +130,9 @@ impl Prepared {
             metrics.clone(),
             Arc::new(GraphCache::new(config.inference_threads)),
         )?;
+        // A wasi:nn build has no snapshot: without this its first request would prepare its
+        // graphs. Before the listener is bound, so "serving" means ready.
+        runtime.warm_graphs().await;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

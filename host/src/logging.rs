@@ -20,7 +20,11 @@ pub enum LogFormat {
 /// vox's own request lines and warnings show, not the runtime's internals.
 pub fn init(level: Option<&str>, format: LogFormat) {
     let filter = match level {
-        Some(level) => EnvFilter::new(format!("warn,vox={level},wasmtime_wasi_http={level}")),
+        // wasmtime-wasi-nn logs every error it returns to a component (a `load-by-name` that
+        // finds nothing among them) with a backtrace; the backend logs its own failures.
+        Some(level) => EnvFilter::new(format!(
+            "warn,vox={level},wasmtime_wasi_http={level},wasmtime_wasi_nn=off"
+        )),
         None => {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off,vox=info"))
         }

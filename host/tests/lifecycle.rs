@@ -4,25 +4,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{AppDir, Duplex, get, start};
-
-const APP: &str = r#"
-spin_manifest_version = 2
-
-[application]
-name = "lifecycle"
-
-[[trigger.http]]
-route = "/..."
-component = "probe"
-
-[component.probe]
-source = "{probe}"
-"#;
+use support::{AppDir, Duplex, PROBE_APP, get, start};
 
 #[tokio::test]
 async fn second_start_loads_compiled_code_from_the_cache() {
-    let app = AppDir::new(&APP.replace("{probe}", "probe.wasm"));
+    let app = AppDir::new(&PROBE_APP.replace("{probe}", "probe.wasm"));
     let wasm = app.path().join("probe.wasm");
     std::fs::copy(support::probe_wasm(), &wasm).unwrap();
     let cache = app.path().join("cache");
@@ -77,7 +63,7 @@ async fn second_start_loads_compiled_code_from_the_cache() {
 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
-    let app = AppDir::new(APP);
+    let app = AppDir::new(PROBE_APP);
     let mut vox = start(&app, &[]);
     let mut stream = Duplex::open(vox.addr, "POST", "/echo", "before;").await;
     stream.expect("before;").await;
@@ -122,7 +108,7 @@ async fn shutdown_finishes_in_flight_streams_and_refuses_new_connections() {
 /// never an ending that looks complete.
 #[tokio::test]
 async fn a_stream_cut_by_its_instance_ending_is_incomplete() {
-    let app = AppDir::new(APP);
+    let app = AppDir::new(PROBE_APP);
     let vox = start(&app, &["--stream-idle-timeout", "1s"]);
     let mut stream = Duplex::open(vox.addr, "POST", "/echo", "before;").await;
     stream.expect("before;").await;

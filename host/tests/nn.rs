@@ -5,22 +5,8 @@
 mod support;
 
 use prost::Message;
-use support::{AppDir, get, send, start};
+use support::{AppDir, PROBE_APP, get, send, start};
 use tract_onnx::pb;
-
-const APP: &str = r#"
-spin_manifest_version = 2
-
-[application]
-name = "nn-app"
-
-[[trigger.http]]
-route = "/..."
-component = "probe"
-
-[component.probe]
-source = "{probe}"
-"#;
 
 /// A value of f32 `dims`, as an ONNX graph input or output declares it.
 fn value(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
@@ -82,7 +68,7 @@ fn encode(s: &str) -> String {
 
 #[tokio::test]
 async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
-    let app = AppDir::new(APP);
+    let app = AppDir::new(PROBE_APP);
     let vox = start(&app, &[]);
     let addr = vox.addr;
     let run = |prepare: &str, dims: &str, graph: Vec<u8>| {

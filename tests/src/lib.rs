@@ -30,6 +30,14 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// A clip of the whisper library's fixtures (LibriSpeech clips and JFK, with references).
+pub fn whisper_fixture(name: &str) -> Vec<u8> {
+    let path = workspace_root()
+        .join("crates/whisper/tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
 /// The tests of one binary share one app, and an instance computes one request at a time, so
 /// a test that times a stream holds this lock exclusively while the others share it.
 pub fn timing_lock() -> &'static std::sync::RwLock<()> {
@@ -120,18 +128,27 @@ pub fn small_body_app() -> &'static App {
 /// The host body limit of [`small_body_app`], in bytes.
 pub const SMALL_BODY_LIMIT: u64 = 64 * 1024;
 
-/// The app with the asr decoder in f32 (`asr_compute_type = float32`): its instances load the
-/// model on their first request, since the snapshot holds the default int8 one.
+/// The app with the asr decoder in f32 (`asr_compute_type = float32`), its graphs on the host
+/// through wasi:nn: instances load the model on their first request, since the start-up
+/// preparation and the snapshot hold the default int8 one.
 pub fn float32_app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| {
-        App::start(
-            &workspace_root().join("spin.toml"),
-            &[("SPIN_VARIABLE_ASR_COMPUTE_TYPE", "float32")],
-            &[],
-            None,
-        )
-    })
+    APP.get_or_init(|| float32_on(&[]))
+}
+
+/// [`float32_app`] on the portable components (`--inference wasm`), as under Spin.
+pub fn float32_portable_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| float32_on(&["--inference", "wasm"]))
+}
+
+fn float32_on(args: &[&str]) -> App {
+    App::start(
+        &workspace_root().join("spin.toml"),
+        &[("SPIN_VARIABLE_ASR_COMPUTE_TYPE", "float32")],
+        args,
+        None,
+    )
 }
 
 /// Where the app's example responder listens (spin.toml's `responder` component).
@@ -159,10 +176,11 @@ pub fn spin_app() -> Result<&'static App, String> {
 }
 
 /// The same app, but with asr and tts built to initialise lazily (loading their models on
-/// the first request) instead of the pre-initialised snapshots `spin.toml` names.
+/// the first request) instead of the pre-initialised snapshots `spin.toml` names, on the portable
+/// path (`--inference wasm`) the snapshots belong to.
 pub fn lazy_app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| App::start(&lazy_manifest(), &[], &[], None))
+    APP.get_or_init(|| App::start(&lazy_manifest(), &[], &["--inference", "wasm"], None))
 }
 
 /// `spin.toml` with the components' sources switched to the plain builds; every relative

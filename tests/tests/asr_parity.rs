@@ -1,9 +1,14 @@
-//! Inside the asr component, the f32 decoder gives faster-whisper float32's token ids on the
-//! whisper fixtures (the reference `crates/whisper/tests/fixtures/make_reference.py` wrote), and
-//! the shipped int8 one the same words on them: wasm's kernels (relaxed SIMD's fused
-//! multiply-add included) must not move a token.
+//! On both inference paths — inside the asr component (`--inference wasm`, what Spin runs) and on
+//! the host's native tract through wasi:nn (`vox up`'s default) — the f32 decoder gives
+//! faster-whisper float32's token ids on the whisper fixtures (the reference
+//! `crates/whisper/tests/fixtures/make_reference.py` wrote), and the shipped int8 one the same
+//! words on them: neither wasm's kernels (relaxed SIMD's fused multiply-add included) nor the
+//! native ones may move a token.
 
-use vox_app_tests::{App, app, float32_app, words, workspace_root};
+use vox_app_tests::{
+    App, app, float32_app, float32_portable_app, portable_app, whisper_fixture, words,
+    workspace_root,
+};
 
 const CLIPS: [&str; 4] = [
     "librispeech-test-clean-a.wav",
@@ -19,10 +24,7 @@ fn reference() -> serde_json::Value {
 
 /// Segments' token ids and the text of `clip` through `/api/asr` at `beam`.
 fn transcribe(app: &App, clip: &str, beam: usize) -> (Vec<Vec<u64>>, String) {
-    let path = workspace_root()
-        .join("crates/whisper/tests/fixtures")
-        .join(clip);
-    let audio = std::fs::read(&path).expect("fixture");
+    let audio = whisper_fixture(clip);
     let resp = app.post(
         &format!("/api/asr?language=en&beam_size={beam}"),
         "audio/wav",
@@ -65,27 +67,42 @@ fn reference_text(reference: &serde_json::Value, mode: &str, clip: &str) -> Stri
         .collect()
 }
 
-#[test]
-fn float32_tokens_in_the_component_match_faster_whisper() {
+fn float32_tokens_match_faster_whisper(app: &App, path: &str) {
     let reference = reference();
     for (mode, beam) in [("greedy", 1), ("beam5", 5)] {
         for clip in CLIPS {
-            let (tokens, text) = transcribe(float32_app(), clip, beam);
+            let (tokens, text) = transcribe(app, clip, beam);
             assert_eq!(
                 tokens,
                 reference_segments(&reference, mode, clip),
-                "{clip} beam {beam}: {text}"
+                "{path}: {clip} beam {beam}: {text}"
             );
         }
     }
 }
 
 #[test]
-fn int8_words_in_the_component_stay_faster_whisper_s() {
+fn float32_tokens_in_the_component_match_faster_whisper() {
+    float32_tokens_match_faster_whisper(float32_portable_app(), "in-component");
+}
+
+#[test]
+fn float32_tokens_on_native_inference_match_faster_whisper() {
+    float32_tokens_match_faster_whisper(float32_app(), "wasi-nn");
+}
+
+#[test]
+fn int8_words_on_both_paths_stay_faster_whisper_s() {
+    for (app, path) in [(portable_app(), "in-component"), (app(), "wasi-nn")] {
+        int8_words_stay_faster_whisper_s(app, path);
+    }
+}
+
+fn int8_words_stay_faster_whisper_s(app: &App, path: &str) {
     let reference = reference();
     let (mut differing, mut total) = (0, 0);
     for clip in CLIPS {
-        let (_, text) = transcribe(app(), clip, 5);
+        let (_, text) = transcribe(app, clip, 5);
         let (got, want) = (
             words(&text),
             words(&reference_text(&reference, "beam5", clip)),
@@ -96,7 +113,7 @@ fn int8_words_in_the_component_stay_faster_whisper_s() {
     // int8 may change a word here and there (faster-whisper's own int8 does), not the text.
     assert!(
         differing * 50 <= total,
-        "{differing} of {total} words differ from float32's"
+        "{path}: {differing} of {total} words differ from float32's"
     );
 }
 

@@ -232,3 +232,35 @@ fn a_client_that_leaves_mid_answer_is_logged_as_499() {
     );
     assert_eq!(whole.status, 200);
 }
+
+#[test]
+fn native_inference_graphs_are_prepared_before_the_app_serves() {
+    let app = operated_app();
+    // The banner (and so the first answer) comes only after the start-up preparation, so its
+    // line is already there.
+    let lines: Vec<serde_json::Value> = app
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let ready: Vec<_> = lines
+        .iter()
+        .filter(|l| l["message"] == "native inference graphs ready")
+        .collect();
+    let mut components: Vec<String> = ready
+        .iter()
+        .map(|l| l["component"].as_str().unwrap_or_default().to_string())
+        .collect();
+    components.sort();
+    assert_eq!(
+        components,
+        ["asr", "tts"],
+        "asr and tts run wasi:nn builds: {lines:?}"
+    );
+    assert!(ready.iter().all(|l| l["ms"].is_u64()), "{ready:?}");
+    let at = |message: &str| lines.iter().position(|l| l["message"] == message);
+    assert!(
+        at("request").is_none_or(|first| at("native inference graphs ready") < Some(first)),
+        "prepared before any request was served: {lines:?}"
+    );
+}

@@ -1,8 +1,9 @@
 //! The pre-initialised asr and tts components (`vox preinit` snapshots, as `spin.toml` ships
 //! them) against the same components initialising lazily: they start with their models in
-//! memory and answer exactly as the lazy ones do.
+//! memory and answer exactly as the lazy ones do. Both run the portable components
+//! (`--inference wasm`): snapshots are what Spin runs; the wasi:nn builds have none.
 
-use vox_app_tests::{App, app, fixture, lazy_app};
+use vox_app_tests::{App, fixture, lazy_app, portable_app};
 
 fn loaded(app: &App) -> serde_json::Value {
     let (status, ready) = app.get_json("/ready");
@@ -43,7 +44,7 @@ fn snapshots_start_loaded_and_answer_as_lazy_components_do() {
         loaded(lazy_app()),
         serde_json::json!({"asr": [], "tts": []})
     );
-    let preloaded = loaded(app());
+    let preloaded = loaded(portable_app());
     assert_eq!(
         preloaded["asr"],
         serde_json::json!(["tiny.en"]),
@@ -56,7 +57,10 @@ fn snapshots_start_loaded_and_answer_as_lazy_components_do() {
     );
 
     for query in ["word_timestamps=true", "beam_size=1&temperature=0"] {
-        let (snapshot, lazy) = (transcribe(app(), query), transcribe(lazy_app(), query));
+        let (snapshot, lazy) = (
+            transcribe(portable_app(), query),
+            transcribe(lazy_app(), query),
+        );
         assert_eq!(snapshot, lazy, "transcripts differ for ?{query}");
         assert!(
             snapshot["text"]
@@ -75,7 +79,7 @@ fn snapshots_start_loaded_and_answer_as_lazy_components_do() {
     let request =
         serde_json::json!({"text": text, "format": "pcm", "noise_scale": 0, "noise_w": 0});
     let (snapshot, lazy) = (
-        synthesize(app(), &request),
+        synthesize(portable_app(), &request),
         synthesize(lazy_app(), &request),
     );
     assert_eq!(snapshot.len(), lazy.len(), "audio lengths differ");

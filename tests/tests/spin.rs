@@ -7,26 +7,21 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use vox_app_tests::{
-    App, Response, app, assert_openai_sdk_works, fixture, multipart, spin, spin_app,
+    App, Response, assert_openai_sdk_works, fixture, multipart, portable_app, spin, spin_app,
+    whisper_fixture,
 };
 
-/// Both servers, Spin's first; `None` (after saying why) where there is no Spin.
+/// Both servers, Spin's first; `None` (after saying why) where there is no Spin. `vox up` runs
+/// the same portable components Spin does (`--inference wasm`), so answers can be compared
+/// byte for byte.
 fn both(test: &str) -> Option<[(&'static str, &'static App); 2]> {
     match spin_app() {
-        Ok(spin) => Some([("spin up", spin), ("vox up", app())]),
+        Ok(spin) => Some([("spin up", spin), ("vox up", portable_app())]),
         Err(reason) => {
             spin::skip(test, &reason);
             None
         }
     }
-}
-
-/// A file from the whisper crate's fixtures (LibriSpeech clips with references).
-fn whisper_fixture(name: &str) -> Vec<u8> {
-    let path = vox_app_tests::workspace_root()
-        .join("crates/whisper/tests/fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Status, content type and body must be the same from both servers.

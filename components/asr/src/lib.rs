@@ -45,8 +45,7 @@ async fn health() -> vox_http_kit::Result {
             "status": if present {"ok"} else {"model_missing"},
             "service": "asr",
             "model": default,
-            // Where the graphs run: asr has no wasi:nn build yet.
-            "inference": vox_nn::InferencePath::InComponent.as_str(),
+            "inference": models::INFERENCE.as_str(),
             "loaded": models::loaded(),
         }),
     ))

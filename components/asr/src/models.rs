@@ -9,12 +9,19 @@ use vox_api::models::{CHECKPOINT_NAMES, Model as ModelInfo, ModelList, TRANSCRIP
 use vox_api::{ApiError, ErrorCode};
 use vox_catalog::{Catalog, Kind};
 use vox_whisper::vad::Vad;
-use vox_whisper::{ComputeType, Model};
+use vox_whisper::{ComputeType, Inference, Model};
 
 const MODELS_DIR: &str = "/models/whisper";
 /// Silero VAD v5 (encoder + decoder ONNX), used when a request asks for `vad_filter`.
 const VAD_DIR: &str = "/models/vad";
 const FALLBACK_DEFAULT: &str = "tiny.en";
+
+/// Where this build runs Whisper's graphs (the `wasi-nn` build: on the host, through
+/// `wasi:nn`; VAD, decoding and timestamps stay in the component either way).
+#[cfg(not(feature = "wasi-nn"))]
+pub const INFERENCE: Inference = Inference::InProcess;
+#[cfg(feature = "wasi-nn")]
+pub const INFERENCE: Inference = Inference::WasiNn;
 
 /// faster-whisper checkpoints as catalogue entries.
 struct Models;
@@ -51,8 +58,8 @@ impl Kind for Models {
     }
 
     fn load(&self, dir: &Path, compute_type: ComputeType) -> Result<Model, ApiError> {
-        let model =
-            Model::load_with(dir, compute_type).map_err(|e| ApiError::internal(e.to_string()))?;
+        let model = Model::load_on(dir, compute_type, INFERENCE)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         // VAD is optional: without its files, `vad_filter` requests get a clear error from the model.
         Ok(match Vad::load(Path::new(VAD_DIR)) {
             Ok(vad) => model.with_vad(vad),

@@ -8,7 +8,6 @@ use std::rc::Rc;
 use vox_api::voices::{self, Voice as VoiceInfo, VoiceList};
 use vox_api::{ApiError, ErrorCode};
 use vox_catalog::{Catalog, Kind};
-use vox_nn::InferencePath;
 use vox_phonemizer::Phonemizer;
 use vox_piper::{Inference, Voice, VoiceConfig, VoiceOptions};
 
@@ -25,11 +24,7 @@ const INFERENCE: Inference = Inference::WasiNn;
 
 /// The same, as the health check says it.
 pub fn inference_path() -> &'static str {
-    match INFERENCE {
-        Inference::InProcess => InferencePath::InComponent.as_str(),
-        #[cfg(feature = "wasi-nn")]
-        Inference::WasiNn => InferencePath::WasiNn.as_str(),
-    }
+    INFERENCE.as_str()
 }
 
 /// A voice ready to speak: the VITS model and the phonemizer for its language.

@@ -12,7 +12,8 @@ use crate::{Element, NnError, Tensor};
 /// A graph the host has loaded (and prepared, or found prepared in its cache).
 pub struct Graph(graph::Graph);
 
-/// Loads a graph from its builders: the ONNX bytes, then a [`crate::Preparation`]'s.
+/// Loads a graph from its builders: the ONNX bytes, then a [`crate::Preparation`]'s, then
+/// optionally the name [`load_by_name`] finds it by afterwards (see [`crate::graph_name`]).
 pub fn load(builders: &[Vec<u8>]) -> Result<Graph, NnError> {
     graph::load(
         builders,
@@ -21,6 +22,12 @@ pub fn load(builders: &[Vec<u8>]) -> Result<Graph, NnError> {
     )
     .map(Graph)
     .map_err(error)
+}
+
+/// A graph some instance loaded under `name` before, already prepared on the host; `None`
+/// when the host has none by that name (the caller then loads it from its builders).
+pub fn load_by_name(name: &str) -> Option<Graph> {
+    graph::load_by_name(name).ok().map(Graph)
 }
 
 impl Graph {

@@ -5,6 +5,9 @@
 //! [`Preparation`] as JSON saying how the host's tract prepares it (plainly, or as a Piper
 //! voice, with vox-piper's own length buckets and vocoder split). The host caches a prepared
 //! graph by the builders' content hash, so every instance loading the same bytes shares it.
+//! An execution context remembers the last value given for each input: a computation that
+//! leaves an input out runs on that value, so what stays the same over many calls (a window's
+//! cross-attention keys and values over its token steps) crosses to the host once.
 //! This mirrors wasmtime-wasi-nn's own split between its `wit` bindings and its backends: the
 //! bindings are wasi:nn's, the backend (host/src/runtime/nn) is Vox's.
 
@@ -17,6 +20,28 @@ pub use error::NnError;
 pub use tensor::{Element, Tensor};
 
 use serde::{Deserialize, Serialize};
+
+/// The name a graph is loaded under (the third builder) so that later instances of the same
+/// component find it prepared with `load-by-name` instead of building and sending it again:
+/// what it is (`what`: the building library and its version, the model, its compute type) and a
+/// stamp of the files it was built from (their sizes and modification times), so a changed file
+/// is a new name. The host keeps names per component.
+pub fn graph_name(what: &str, files: &[&std::path::Path]) -> String {
+    let mut name = what.to_string();
+    for file in files {
+        let stamp = std::fs::metadata(file).ok().map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            (m.len(), modified)
+        });
+        let (len, modified) = stamp.unwrap_or_default();
+        name.push_str(&format!(" {}:{len}:{modified}", file.display()));
+    }
+    name
+}
 
 /// How the host prepares a graph's ONNX bytes (the second builder, as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,19 +72,27 @@ impl Preparation {
     }
 }
 
-/// Where a component's models run, as its health check reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InferencePath {
-    /// tract compiled into the component (what `spin up` runs).
-    InComponent,
-    /// The host's native tract, through `wasi:nn` (`vox up`'s default).
+/// Where a library runs its graphs: chosen when a model or voice is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Inference {
+    /// tract in this process (in a component: compiled into it; what `spin up` runs).
+    #[default]
+    InProcess,
+    /// The host's native tract, through `wasi:nn` (`vox up`'s default). Only a library built
+    /// with its `wasi-nn` feature can load a graph this way; others answer with an error.
     WasiNn,
 }
 
-impl InferencePath {
+impl Inference {
+    /// The error of a library asked for [`Inference::WasiNn`] but built without it.
+    pub fn not_built() -> NnError {
+        NnError::Unsupported("this build runs its graphs in process: it has no wasi:nn".into())
+    }
+
+    /// As a component's health check says it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::InComponent => "in-component",
+            Self::InProcess => "in-component",
             Self::WasiNn => "wasi-nn",
         }
     }

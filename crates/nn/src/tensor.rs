@@ -89,6 +89,50 @@ impl Tensor {
     }
 }
 
+#[cfg(feature = "tract")]
+impl Tensor {
+    /// tract's `tensor`, named `name` in errors; element types other than f32 and i64 are
+    /// carried as f32.
+    pub fn from_tract(name: &str, tensor: &tract_data::prelude::Tensor) -> Result<Self, NnError> {
+        use tract_data::prelude::DatumType;
+        let fail = |e: tract_data::TractError| NnError::Tensor {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        };
+        let shape = tensor.shape();
+        match tensor.datum_type() {
+            DatumType::F32 => Ok(Self::f32(shape, plain::<f32>(tensor).map_err(fail)?)),
+            DatumType::I64 => Ok(Self::i64(shape, plain::<i64>(tensor).map_err(fail)?)),
+            _ => {
+                let cast = tensor.cast_to::<f32>().map_err(fail)?;
+                Ok(Self::f32(shape, plain::<f32>(&cast).map_err(fail)?))
+            }
+        }
+    }
+
+    /// This tensor as tract's, named `name` in errors (its bytes are copied: wasm32 does not
+    /// promise them tract's alignment).
+    pub fn to_tract(&self, name: &str) -> Result<tract_data::prelude::Tensor, NnError> {
+        let shape = self.shape();
+        let tensor = match self.element {
+            Element::F32 => tract_data::prelude::Tensor::from_shape(&shape, &self.to_f32(name)?),
+            Element::I64 => tract_data::prelude::Tensor::from_shape(&shape, &self.to_i64(name)?),
+        };
+        tensor.map_err(|e| NnError::Tensor {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        })
+    }
+}
+
+/// The values of a tensor held in plain memory.
+#[cfg(feature = "tract")]
+fn plain<D: tract_data::prelude::Datum>(
+    tensor: &tract_data::prelude::Tensor,
+) -> tract_data::TractResult<&[D]> {
+    tensor.try_as_plain_ram()?.as_slice::<D>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

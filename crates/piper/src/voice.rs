@@ -26,17 +26,9 @@ pub struct VoiceOptions {
     pub inference: Inference,
 }
 
-/// Where a voice's graph runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Inference {
-    /// tract in this process (in a component: compiled into it).
-    #[default]
-    InProcess,
-    /// The host's tract through `wasi:nn`, which prepares the same graph the same way
-    /// (buckets, vocoder split) with this crate, natively.
-    #[cfg(feature = "wasi-nn")]
-    WasiNn,
-}
+/// Where a voice's graph runs (with `Inference::WasiNn`, the host prepares the same graph the
+/// same way — buckets, vocoder split — with this crate, natively).
+pub use vox_nn::Inference;
 
 /// A Piper voice ready to synthesize. Plans are built on first use of a
 /// bucket (or all at once by [`Voice::warm_up`]) and kept.
@@ -83,17 +75,37 @@ impl Voice {
         let config_path = VoiceConfig::path_for(onnx_path);
         let config = String::from_utf8(read(&config_path)?)
             .map_err(|e| PiperError::Config(format!("{}: {e}", config_path.display())))?;
+        #[cfg(feature = "wasi-nn")]
+        if options.inference == Inference::WasiNn {
+            // An instance before this one may have had the host prepare the voice already:
+            // then its model's bytes need not be read or sent at all.
+            let name = vox_nn::graph_name(
+                concat!("vox-piper@", env!("CARGO_PKG_VERSION")),
+                &[onnx_path, &config_path],
+            );
+            let context = match vox_nn::client::load_by_name(&name) {
+                Some(graph) => graph.context()?,
+                None => load_remote(&read(onnx_path)?, &config, Some(&name))?,
+            };
+            return Self::with_engine(&config, options, Engine::WasiNn(context));
+        }
         Self::from_bytes(&read(onnx_path)?, &config, options)
     }
 
     /// Builds a voice from the model bytes and the config's JSON text.
     pub fn from_bytes(onnx: &[u8], config_json: &str, options: VoiceOptions) -> Result<Self> {
-        let config = VoiceConfig::from_json(config_json)?;
         let engine = match options.inference {
             Inference::InProcess => Engine::Local(Box::new(Local::parse(onnx, &options)?)),
             #[cfg(feature = "wasi-nn")]
-            Inference::WasiNn => Engine::WasiNn(load_remote(onnx, config_json)?),
+            Inference::WasiNn => Engine::WasiNn(load_remote(onnx, config_json, None)?),
+            #[cfg(not(feature = "wasi-nn"))]
+            Inference::WasiNn => return Err(Inference::not_built().into()),
         };
+        Self::with_engine(config_json, options, engine)
+    }
+
+    fn with_engine(config_json: &str, options: VoiceOptions, engine: Engine) -> Result<Self> {
+        let config = VoiceConfig::from_json(config_json)?;
         let voice = Self {
             config,
             buckets: options.buckets,
@@ -253,11 +265,20 @@ impl Local {
 
 /// Hands the model and its config to the host, which prepares it as [`Local::parse`] does.
 #[cfg(feature = "wasi-nn")]
-fn load_remote(onnx: &[u8], config_json: &str) -> Result<vox_nn::client::Context> {
+/// The voice prepared on the host (loaded there under `name`, when given).
+fn load_remote(
+    onnx: &[u8],
+    config_json: &str,
+    name: Option<&str>,
+) -> Result<vox_nn::client::Context> {
     let preparation = vox_nn::Preparation::Piper {
         config: config_json.to_string(),
     };
-    let graph = vox_nn::client::load(&[onnx.to_vec(), preparation.to_builder()])?;
+    let mut builders = vec![onnx.to_vec(), preparation.to_builder()];
+    if let Some(name) = name {
+        builders.push(name.as_bytes().to_vec());
+    }
+    let graph = vox_nn::client::load(&builders)?;
     Ok(graph.context()?)
 }
 

@@ -1,6 +1,7 @@
 //! Reader for faster-whisper (CTranslate2) checkpoints: `model.bin`, `config.json`, vocabulary.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -177,8 +178,20 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Read a faster-whisper model directory.
     pub fn load(dir: &Path) -> Result<Checkpoint, Error> {
+        // Read as it is parsed: the file's bytes are held once, in the variables.
+        Checkpoint::assemble(dir, read_model_bin(open_model_bin(dir)?, Keep::All)?)
+    }
+
+    /// The same without the weights: every variable's shape, only small values (the head
+    /// counts) read. Enough for the dimensions, config and vocabulary of a model whose graphs
+    /// are already prepared elsewhere (on the host, through wasi:nn); building graphs from it
+    /// fails.
+    pub fn load_layout(dir: &Path) -> Result<Checkpoint, Error> {
+        Checkpoint::assemble(dir, read_model_bin(open_model_bin(dir)?, Keep::Small(64))?)
+    }
+
+    fn assemble(dir: &Path, (variables, aliases): ModelBin) -> Result<Checkpoint, Error> {
         let read = |name: &str| read_model_file(dir, name);
-        let (variables, aliases) = parse_model_bin(&read("model.bin")?)?;
         let config = if dir.join("config.json").exists() {
             serde_json::from_slice(&read("config.json")?)
                 .map_err(|e| Error::Checkpoint(format!("config.json: {e}")))?
@@ -303,21 +316,50 @@ impl Checkpoint {
     }
 }
 
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// `model.bin` read in order, its position kept for error messages.
+struct Reader<R> {
+    inner: R,
+    pos: u64,
+    len: u64,
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| {
-            Error::Checkpoint(format!("model.bin truncated at byte {}", self.pos))
-        })?;
-        let slice = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(slice)
+impl<R: Read + Seek> Reader<R> {
+    fn new(mut inner: R) -> Result<Self, Error> {
+        let len = inner.seek(SeekFrom::End(0)).map_err(io_error)?;
+        inner.seek(SeekFrom::Start(0)).map_err(io_error)?;
+        Ok(Reader { inner, pos: 0, len })
     }
+
+    fn truncated(&self) -> Error {
+        Error::Checkpoint(format!("model.bin truncated at byte {}", self.pos))
+    }
+
+    /// The next `n` bytes, or an error if the file ends first.
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, Error> {
+        self.skip_check(n)?;
+        let mut bytes = vec![0; n];
+        self.inner.read_exact(&mut bytes).map_err(io_error)?;
+        self.pos += n as u64;
+        Ok(bytes)
+    }
+
+    /// Passes over `n` bytes without reading them.
+    fn skip(&mut self, n: usize) -> Result<(), Error> {
+        self.skip_check(n)?;
+        self.inner
+            .seek(SeekFrom::Current(n as i64))
+            .map_err(io_error)?;
+        self.pos += n as u64;
+        Ok(())
+    }
+
+    fn skip_check(&self, n: usize) -> Result<(), Error> {
+        match self.pos.checked_add(n as u64) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(self.truncated()),
+        }
+    }
+
     fn u8(&mut self) -> Result<u8, Error> {
         Ok(self.take(1)?[0])
     }
@@ -332,11 +374,41 @@ impl<'a> Cursor<'a> {
     /// u16 length including the trailing NUL, then the bytes.
     fn string(&mut self) -> Result<String, Error> {
         let len = self.u16()? as usize;
-        let bytes = self.take(len)?;
-        let text = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-        String::from_utf8(text.to_vec())
+        let mut bytes = self.take(len)?;
+        if bytes.last() == Some(&0) {
+            bytes.pop();
+        }
+        String::from_utf8(bytes)
             .map_err(|_| Error::Checkpoint("non UTF-8 name in model.bin".into()))
     }
+}
+
+/// `dir`'s `model.bin`, buffered.
+fn open_model_bin(dir: &Path) -> Result<std::io::BufReader<std::fs::File>, Error> {
+    let path = dir.join("model.bin");
+    std::fs::File::open(&path)
+        .map(|file| std::io::BufReader::with_capacity(1 << 20, file))
+        .map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+fn io_error(source: std::io::Error) -> Error {
+    Error::Io {
+        path: "model.bin".into(),
+        source,
+    }
+}
+
+/// Which variables' values a read keeps.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// Every value.
+    All,
+    /// Only values of at most this many bytes (the scalars a layout needs, such as
+    /// `num_heads`); the rest are read as their shapes with no data.
+    Small(usize),
 }
 
 /// Variables by name and aliases (alias → target) of a `model.bin`.
@@ -344,7 +416,12 @@ pub type ModelBin = (HashMap<String, Variable>, HashMap<String, String>);
 
 /// Parse CTranslate2's `model.bin` (binary versions 1 to 6).
 pub fn parse_model_bin(bytes: &[u8]) -> Result<ModelBin, Error> {
-    let mut c = Cursor { bytes, pos: 0 };
+    read_model_bin(std::io::Cursor::new(bytes), Keep::All)
+}
+
+/// `model.bin` read with only the values `keep` asks for.
+fn read_model_bin(source: impl Read + Seek, keep: Keep) -> Result<ModelBin, Error> {
+    let mut c = Reader::new(source)?;
     let version = c.u32()?;
     if !(1..=6).contains(&version) {
         return Err(Error::Checkpoint(format!(
@@ -385,7 +462,13 @@ pub fn parse_model_bin(bytes: &[u8]) -> Result<ModelBin, Error> {
                 "{name}: {num_bytes} bytes for shape {shape:?}"
             )));
         }
-        let data = c.take(num_bytes)?.to_vec();
+        let data = match keep {
+            Keep::Small(most) if num_bytes > most => {
+                c.skip(num_bytes)?;
+                Vec::new()
+            }
+            _ => c.take(num_bytes)?,
+        };
         variables.insert(name, Variable { shape, dtype, data });
     }
     let mut aliases = HashMap::new();

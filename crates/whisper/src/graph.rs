@@ -20,16 +20,15 @@ use tract_onnx::prelude::*;
 use crate::Error;
 use crate::checkpoint::{Checkpoint, Dims};
 use crate::quant::{self, ComputeType};
-
-/// A runnable, optimised tract model.
-pub type Plan = Arc<TypedRunnableModel>;
+use crate::runner::Engine;
+pub use crate::runner::{Io, Plan};
 
 /// Whisper's two graphs, ready to run.
 pub struct Graphs {
     /// Mel window → cross-attention K/V per decoder layer.
-    pub audio: Plan,
+    pub audio: Engine,
     /// One decoder step with self-attention cache.
-    pub decoder: Plan,
+    pub decoder: Engine,
     /// Decoder layers whose cross-attention scores the step also outputs (for word timing).
     pub alignment_layers: Vec<usize>,
 }
@@ -48,20 +47,122 @@ impl Graphs {
 
     /// Build and optimise both graphs, the decoder's linear layers in `compute_type`.
     pub fn build_with(ckpt: &Checkpoint, compute_type: ComputeType) -> Result<Graphs, Error> {
+        let alignment_layers = alignment_layers(ckpt);
         let audio = optimise(audio_graph(ckpt)?, "audio encoder")?;
-        let mut alignment_layers: Vec<usize> =
-            alignment_heads(ckpt).iter().map(|&(l, _)| l).collect();
-        alignment_layers.sort_unstable();
-        alignment_layers.dedup();
         let decoder = optimise(
             decoder_graph(ckpt, &alignment_layers, compute_type)?,
             "decoder",
         )?;
         Ok(Graphs {
-            audio,
-            decoder,
+            audio: Engine::Local(audio),
+            decoder: Engine::Local(decoder),
             alignment_layers,
         })
+    }
+
+    /// Both graphs built here and sent to the host, which optimises the same ONNX with the same
+    /// tract, natively; loaded there under `name` (`{name}/audio`, `{name}/decoder`) for
+    /// [`Graphs::find_on_host`].
+    #[cfg(feature = "wasi-nn")]
+    pub fn load_on_host(
+        ckpt: &Checkpoint,
+        compute_type: ComputeType,
+        name: &str,
+    ) -> Result<Graphs, Error> {
+        use crate::runner::Remote;
+        let alignment_layers = alignment_layers(ckpt);
+        let audio = Remote::load(
+            audio_graph(ckpt)?,
+            audio_io(ckpt.dims),
+            &format!("{name}/audio"),
+        )?;
+        let decoder = Remote::load(
+            decoder_graph(ckpt, &alignment_layers, compute_type)?,
+            decoder_io(ckpt.dims, &alignment_layers),
+            &format!("{name}/decoder"),
+        )?;
+        Ok(Graphs {
+            audio: Engine::Remote(audio),
+            decoder: Engine::Remote(decoder),
+            alignment_layers,
+        })
+    }
+
+    /// The graphs an instance before this one loaded under `name`, if the host still has
+    /// both; `ckpt` needs only its layout (`Checkpoint::load_layout`).
+    #[cfg(feature = "wasi-nn")]
+    pub fn find_on_host(ckpt: &Checkpoint, name: &str) -> Option<Graphs> {
+        use crate::runner::Remote;
+        let alignment_layers = alignment_layers(ckpt);
+        let audio = Remote::find(&format!("{name}/audio"), audio_io(ckpt.dims))?;
+        let decoder = Remote::find(
+            &format!("{name}/decoder"),
+            decoder_io(ckpt.dims, &alignment_layers),
+        )?;
+        Some(Graphs {
+            audio: Engine::Remote(audio),
+            decoder: Engine::Remote(decoder),
+            alignment_layers,
+        })
+    }
+}
+
+/// The decoder layers holding alignment heads, ascending: those whose cross-attention scores
+/// the decoder step outputs.
+fn alignment_layers(ckpt: &Checkpoint) -> Vec<usize> {
+    let mut layers: Vec<usize> = alignment_heads(ckpt).iter().map(|&(l, _)| l).collect();
+    layers.sort_unstable();
+    layers.dedup();
+    layers
+}
+
+/// The audio graph's: the mel window in, each decoder layer's cross-attention keys and values out.
+pub fn audio_io(dims: Dims) -> Io {
+    Io {
+        inputs: vec!["mel".into()],
+        outputs: (0..dims.n_text_layer)
+            .flat_map(|l| [format!("cross_k_{l}"), format!("cross_v_{l}")])
+            .collect(),
+    }
+}
+
+/// The decoder step's: tokens, positions, mask, selected rows, then per layer the past and the
+/// cross-attention keys and values in; per layer the extended cache, the logits, and the
+/// alignment layers' cross-attention scores out.
+pub fn decoder_io(dims: Dims, alignment_layers: &[usize]) -> Io {
+    let layers = 0..dims.n_text_layer;
+    let mut inputs: Vec<String> = ["tokens", "positions", "mask", "select"]
+        .map(String::from)
+        .into();
+    inputs.extend(
+        layers
+            .clone()
+            .flat_map(|l| ["past_k", "past_v", "cross_k", "cross_v"].map(|n| format!("{n}_{l}"))),
+    );
+    let mut outputs: Vec<String> = layers
+        .flat_map(|l| [format!("present_k_{l}"), format!("present_v_{l}")])
+        .collect();
+    outputs.push("logits".into());
+    outputs.extend(alignment_layers.iter().map(|l| format!("cross_scores_{l}")));
+    Io { inputs, outputs }
+}
+
+impl Io {
+    /// `model`'s own names, checked against these.
+    pub fn check(&self, model: &pb::ModelProto, what: &str) -> Result<(), Error> {
+        let names = |values: &[pb::ValueInfoProto]| -> Vec<String> {
+            values.iter().map(|v| v.name.clone()).collect()
+        };
+        let graph = model.graph.as_ref();
+        let inputs = graph.map(|g| names(&g.input)).unwrap_or_default();
+        let outputs = graph.map(|g| names(&g.output)).unwrap_or_default();
+        if inputs != self.inputs || outputs != self.outputs {
+            return Err(Error::Graph(format!(
+                "{what}: built with inputs {inputs:?} and outputs {outputs:?}, declared {:?} and {:?}",
+                self.inputs, self.outputs
+            )));
+        }
+        Ok(())
     }
 }
 

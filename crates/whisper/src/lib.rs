@@ -2,8 +2,9 @@
 //!
 //! Layers, each depending only on the ones before it:
 //! [`error`] → [`tokenizer`] reads the vocabulary files and maps text to ids and back →
-//! [`checkpoint`] reads `model.bin`/`config.json` → [`quant`] (int8 linear layers) → [`graph`] builds and optimises the encoder
-//! and decoder-step graphs → [`mel`] computes features → [`vad`] finds speech →
+//! [`checkpoint`] reads `model.bin`/`config.json` → [`quant`] (int8 linear layers) → [`runner`]
+//! runs graphs here or on the host → [`graph`] builds and optimises the encoder and decoder-step
+//! graphs → [`mel`] computes features → [`vad`] finds speech →
 //! [`decode`] decodes one 30 s window → `window` (one window of the seek loop) →
 //! [`alignment`] times its words → `segments` splits it at timestamps → [`options`] and
 //! [`transcript`] (what a call takes and returns) → `language` detects the spoken language →
@@ -31,6 +32,7 @@ pub mod mel;
 pub mod model;
 pub mod options;
 pub mod quant;
+pub mod runner;
 mod segments;
 pub mod tokenizer;
 mod transcribe;
@@ -46,6 +48,7 @@ pub use fallback::compression_ratio;
 pub use model::Model;
 pub use options::{Task, TranscribeOptions};
 pub use quant::ComputeType;
+pub use runner::Inference;
 pub use transcribe::{Decoded, Transcription};
 pub use transcript::{Segment, Transcript};
 pub use vad::{Vad, VadOptions};

@@ -12,6 +12,7 @@ use crate::graph::{self, Graphs};
 use crate::language::LanguageDetector;
 use crate::mel::N_FRAMES;
 use crate::quant::ComputeType;
+use crate::runner::Inference;
 use crate::tokenizer::Tokenizer;
 use crate::vad::Vad;
 
@@ -35,9 +36,28 @@ impl Model {
 
     /// Load a faster-whisper model directory, the decoder's linear layers in `compute_type`.
     pub fn load_with(dir: &Path, compute_type: ComputeType) -> Result<Model, Error> {
-        let ckpt = Checkpoint::load(dir)?;
+        Model::load_on(dir, compute_type, Inference::InProcess)
+    }
+
+    /// The same, its graphs run where `inference` says (the decoding loop, beam search, VAD
+    /// and timestamps stay here either way).
+    pub fn load_on(
+        dir: &Path,
+        compute_type: ComputeType,
+        inference: Inference,
+    ) -> Result<Model, Error> {
+        let (ckpt, graphs) = match inference {
+            Inference::InProcess => {
+                let ckpt = Checkpoint::load(dir)?;
+                let graphs = Graphs::build_with(&ckpt, compute_type)?;
+                (ckpt, graphs)
+            }
+            #[cfg(feature = "wasi-nn")]
+            Inference::WasiNn => on_host(dir, compute_type)?,
+            #[cfg(not(feature = "wasi-nn"))]
+            Inference::WasiNn => return Err(Error::Graph(Inference::not_built().to_string())),
+        };
         let tokenizer = Tokenizer::new(ckpt.vocabulary.clone(), &ckpt.merges)?;
-        let graphs = Graphs::build_with(&ckpt, compute_type)?;
         let alignment_heads = graph::alignment_heads(&ckpt);
         Ok(Model {
             dims: ckpt.dims,
@@ -54,6 +74,11 @@ impl Model {
     pub fn with_vad(mut self, vad: Vad) -> Model {
         self.vad = Some(vad);
         self
+    }
+
+    /// Where the graphs run.
+    pub fn inference(&self) -> Inference {
+        self.graphs.decoder.inference()
     }
 
     /// How the decoder's linear layers compute.
@@ -113,6 +138,25 @@ impl Model {
     ) -> Result<Vec<(String, f32)>, Error> {
         self.language_detector()?.probabilities(audio)
     }
+}
+
+/// The checkpoint and graphs of a model whose graphs run on the host: found there by name when
+/// an instance before this one loaded them (only the checkpoint's layout is read, not its
+/// weights), else built here and sent.
+#[cfg(feature = "wasi-nn")]
+fn on_host(dir: &Path, compute_type: ComputeType) -> Result<(Checkpoint, Graphs), Error> {
+    let name = vox_nn::graph_name(
+        &format!("vox-whisper@{} {compute_type:?}", env!("CARGO_PKG_VERSION")),
+        &[&dir.join("model.bin")],
+    );
+    let layout = Checkpoint::load_layout(dir)?;
+    if let Some(graphs) = Graphs::find_on_host(&layout, &name) {
+        return Ok((layout, graphs));
+    }
+    drop(layout);
+    let ckpt = Checkpoint::load(dir)?;
+    let graphs = Graphs::load_on_host(&ckpt, compute_type, &name)?;
+    Ok((ckpt, graphs))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::path::Path;
 use tract_onnx::prelude::*;
 
 use crate::Error;
-use crate::graph::{Plan, plan};
+use crate::graph::plan;
+use crate::runner::Plan;
 
 /// Samples per VAD window at 16 kHz.
 const WINDOW: usize = 512;

@@ -29,6 +29,13 @@ pub struct ComponentSpec {
     pub instances: InstanceSettings,
 }
 
+impl ComponentSpec {
+    /// Whether this component runs its wasi:nn build (`App::select_inference` chose it).
+    pub fn runs_wasi_nn(&self) -> bool {
+        self.instances.wasi_nn_source.as_ref() == Some(&self.source)
+    }
+}
+
 /// Where components with a wasi:nn build run their models (`vox up --inference`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Inference {

@@ -2,7 +2,6 @@
 //! environment `spin.toml` gives it, then snapshots its memory into a new component with
 //! wasmtime-wizer. Instances of the snapshot start with the models already loaded.
 
-mod export;
 mod fingerprint;
 mod snapshot;
 
@@ -11,24 +10,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use wasmtime::Store;
-use wasmtime::component::{Component, Instance};
+use wasmtime::component::Component;
 use wasmtime_wizer::Wizer;
 
-use self::export::typed_export;
 use crate::config::{App, ComponentSpec};
 use crate::files::write_atomically;
 use crate::logging::ComponentLogs;
 use crate::runtime::chaining::OutboundHooks;
 use crate::runtime::cpu::CpuMeter;
 use crate::runtime::engine;
+use crate::runtime::export::initialize;
 use crate::runtime::memory::MemoryLimiter;
 use crate::runtime::nn::{self, GraphCache};
-use crate::runtime::store::{self, Budget, Host};
+use crate::runtime::store::{self, Budget};
 
 /// The interface a component exports to be pre-initialised.
-pub const INIT_INTERFACE: &str = "vox:preinit/init";
-const INIT_FUNC: &str = "initialize";
+pub use crate::runtime::export::INIT_INTERFACE;
 
 /// What one pre-initialisation did.
 #[derive(Debug)]
@@ -126,14 +123,14 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
         },
         // Graphs a component loads through wasi:nn live in the host, outside any snapshot:
         // the wasi:nn builds are not pre-initialised.
-        nn::context(&Arc::new(GraphCache::new(1))),
+        nn::context(&Arc::new(GraphCache::new(1)), &spec.id),
     )?;
     let instance = linker
         .instantiate_async(&mut store, &component)
         .await
         .map_err(anyhow::Error::from)?;
-    // Wizer reads each memory back as one `list<u8>`: allow a full 4 GiB wasm32 memory.
-    store.set_hostcall_fuel(usize::MAX);
+    // Wizer reads each memory back as one `list<u8>`: the store allows a full 4 GiB wasm32
+    // memory per host call (`store::new_store`).
 
     let started = Instant::now();
     initialize(&mut store, &instance).await?;
@@ -151,18 +148,6 @@ async fn snapshot(wasm: &[u8], spec: &ComponentSpec) -> anyhow::Result<(Vec<u8>,
         .map_err(anyhow::Error::from)
         .context("cannot snapshot the initialised instance")?;
     Ok((snapshot, initialize))
-}
-
-/// Calls the component's `vox:preinit/init#initialize`.
-async fn initialize(store: &mut Store<Host>, instance: &Instance) -> anyhow::Result<()> {
-    let init = typed_export::<(Result<(), String>,)>(store, instance, INIT_INTERFACE, INIT_FUNC)
-        .with_context(|| format!("it does not export {INIT_INTERFACE}"))?;
-    let (result,) = init
-        .call_async(&mut *store, ())
-        .await
-        .map_err(anyhow::Error::from)
-        .context("it trapped while initialising")?;
-    result.map_err(|message| anyhow::anyhow!("its initialisation failed: {message}"))
 }
 
 /// `<output>.fingerprint`: what the snapshot at `output` was made from.

@@ -5,7 +5,7 @@ use wasmtime::Store;
 use wasmtime::component::{Instance, Lift, WasmList};
 use wasmtime_wizer::ComponentInstanceState;
 
-use super::export::typed_export;
+use crate::runtime::export::typed_export;
 use crate::runtime::store::Host;
 
 /// Lets wizer read the initialised instance's memories and globals through the accessor

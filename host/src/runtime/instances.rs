@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::{Component, GuestTaskId};
+use wasmtime::component::{Component, GuestTaskId, InstancePre};
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::handler::{
     HandlerState, Instance, ProxyPre, ShouldAccept, WorkerExpiration, WorkerState, WorkerStatus,
@@ -17,6 +17,7 @@ use wasmtime_wasi_http::handler::{
 use super::activity::{Activity, RequestTag};
 use super::chaining::OutboundHooks;
 use super::cpu::CpuMeter;
+use super::export;
 use super::memory::{MemoryLimiter, MemoryReport};
 use super::nn::{self, GraphCache};
 use super::store::{self, Budget, Host};
@@ -70,6 +71,8 @@ pub struct ComponentInstances {
     spec: ComponentSpec,
     component: Component,
     pre: ProxyPre<Host>,
+    /// The same, untyped: for calling the component's initialisation (`warm_graphs`).
+    instance_pre: InstancePre<Host>,
     limits: InstanceLimits,
     logs: ComponentLogs,
     hooks: OutboundHooks,
@@ -110,6 +113,7 @@ impl ComponentInstances {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .map_err(|e| anyhow::anyhow!("component.{}: {e:#}", spec.id))?;
+        let instance_pre = pre.clone();
         let pre = match wasmtime_wasi_http::p3::bindings::ServicePre::new(pre.clone()) {
             Ok(p3) => ProxyPre::P3(p3),
             Err(_) => ProxyPre::P2(
@@ -124,6 +128,7 @@ impl ComponentInstances {
             spec,
             component,
             pre,
+            instance_pre,
             limits,
             logs,
             hooks,
@@ -131,6 +136,30 @@ impl ComponentInstances {
             metrics,
             graphs,
         })
+    }
+
+    /// Whether `warm_graphs` has work: the component runs its wasi:nn build and can be told to
+    /// load its models ahead of a request.
+    pub fn loads_graphs(&self) -> bool {
+        self.spec.runs_wasi_nn() && export::has_init(&self.component)
+    }
+
+    /// Runs the component's own initialisation once in a throwaway instance, so the graphs it
+    /// loads through wasi:nn are prepared in the shared cache before the first request needs
+    /// them (a wasi:nn build has no snapshot: its graphs live in the host). The instance is
+    /// dropped; the graphs stay cached.
+    pub async fn warm_graphs(&self) -> anyhow::Result<()> {
+        let mut store = self.new_store(
+            &Activity::new(),
+            &Arc::new(MemoryReport::default()),
+            &Arc::new(CpuMeter::new(self.limits.max_cpu)),
+        )?;
+        let instance = self
+            .instance_pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(anyhow::Error::from)?;
+        export::initialize(&mut store, &instance).await
     }
 
     fn new_store(
@@ -149,7 +178,7 @@ impl ComponentInstances {
                 memory: MemoryLimiter::new(self.limits.max_memory, memory.clone()),
                 cpu: cpu.clone(),
             },
-            nn::context(&self.graphs),
+            nn::context(&self.graphs, &self.spec.id),
         )
     }
 }

@@ -3,7 +3,8 @@
 //! Inside, dependencies point one way: `dispatch` (the call trait, a leaf) ← `chaining` (the
 //! outbound hooks) ← `instances` (the pools) ← this module, which implements the trait;
 //! `spin_variables`, `memory` ← `store` ← `instances`; `activity` ← `instances` and this module;
-//! `engine`, `cache` and `usage` (what a response reports for the metrics) stand alone.
+//! `engine`, `cache` and `usage` (what a response reports for the metrics) stand alone;
+//! `export` (a component's own exports beyond wasi:http) ← `instances`, and `vox preinit`.
 
 pub mod activity;
 pub mod cache;
@@ -11,6 +12,7 @@ pub mod chaining;
 pub mod cpu;
 pub mod dispatch;
 pub mod engine;
+pub mod export;
 pub mod instances;
 pub mod memory;
 pub mod nn;
@@ -103,6 +105,32 @@ impl Runtime {
             Some(e) => Err(e),
             None => Ok(runtime),
         }
+    }
+
+    /// Prepares the graphs of every component running its wasi:nn build, by running each one's
+    /// initialisation once (all at the same time), so the first request finds them ready. A
+    /// failure is logged and left to the first request to meet. One log line per component.
+    pub async fn warm_graphs(&self) {
+        let warming = self.components.iter().filter_map(|(id, handler)| {
+            let pool = handler.state();
+            pool.loads_graphs().then_some(async move {
+                let started = std::time::Instant::now();
+                match pool.warm_graphs().await {
+                    Ok(()) => tracing::info!(
+                        target: "vox",
+                        component = %id,
+                        ms = started.elapsed().as_millis() as u64,
+                        "native inference graphs ready"
+                    ),
+                    Err(e) => tracing::warn!(
+                        target: "vox",
+                        component = %id,
+                        "native inference graphs not prepared ahead: {e:#}"
+                    ),
+                }
+            })
+        });
+        futures::future::join_all(warming).await;
     }
 
     pub fn router(&self) -> &Router {

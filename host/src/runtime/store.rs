@@ -110,6 +110,11 @@ pub fn new_store(
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.memory);
+    // wasmtime bounds what one host call may copy out of the guest (128 MiB by default); a
+    // wasi:nn build passes a whole graph in one `load` (a float32 decoder is larger than that),
+    // and `vox preinit` reads whole memories back. What a guest can pass is bounded by its
+    // memory, which the limiter bounds already.
+    store.set_hostcall_fuel(usize::MAX);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| match cpu.tick() {
         Ok(()) => Ok(wasmtime::UpdateDeadline::Yield(1)),

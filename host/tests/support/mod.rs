@@ -15,6 +15,22 @@ use hyper::body::{Frame, Incoming};
 use tokio::sync::mpsc;
 pub use vox_testing::{Vox, workspace_root};
 
+/// The probe on every route: the app of tests that need one component and nothing else.
+/// `{probe}` is replaced by [`AppDir::new`] (or by the test, to name a copy).
+pub const PROBE_APP: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "probe-app"
+
+[[trigger.http]]
+route = "/..."
+component = "probe"
+
+[component.probe]
+source = "{probe}"
+"#;
+
 /// Test components get their own target dir so this nested cargo never waits on the lock
 /// the outer `cargo test` holds.
 fn components_target_dir() -> PathBuf {

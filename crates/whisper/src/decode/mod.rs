@@ -16,7 +16,7 @@ use tract_onnx::prelude::*;
 
 use crate::Error;
 use crate::checkpoint::Dims;
-use crate::graph::Plan;
+use crate::runner::Engine;
 use crate::tokenizer::SpecialTokens;
 use math::{normalised_score, softmax_at};
 pub use options::{DecodeOptions, DecodeResult};
@@ -26,14 +26,14 @@ use session::Session;
 
 /// Runs the decoder-step graph with its self-attention cache.
 pub struct Decoder<'a> {
-    plan: &'a Plan,
+    plan: &'a Engine,
     dims: Dims,
     special: SpecialTokens,
 }
 
 impl<'a> Decoder<'a> {
     /// A decoder over the step graph.
-    pub fn new(plan: &'a Plan, dims: Dims, special: SpecialTokens) -> Decoder<'a> {
+    pub fn new(plan: &'a Engine, dims: Dims, special: SpecialTokens) -> Decoder<'a> {
         Decoder {
             plan,
             dims,

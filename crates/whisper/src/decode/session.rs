@@ -5,7 +5,7 @@ use tract_onnx::prelude::*;
 
 use crate::Error;
 use crate::checkpoint::Dims;
-use crate::graph::Plan;
+use crate::runner::{Engine, Run};
 
 /// Cross-attention keys and values of one audio window, per decoder layer, batch 1.
 #[derive(Clone)]
@@ -15,7 +15,7 @@ pub struct AudioFeatures {
 
 /// Self-attention cache and cross-attention inputs for a batch of sequences.
 pub(crate) struct Session<'a> {
-    plan: &'a Plan,
+    run: Run<'a>,
     /// The decoder's context, in tokens.
     n_text_ctx: usize,
     batch: usize,
@@ -47,7 +47,7 @@ fn gather_rows(t: &Tensor, rows: &[usize]) -> Result<Tensor, Error> {
 impl<'a> Session<'a> {
     /// An empty cache for `batch` sequences over the encoded `audio`.
     pub(crate) fn new(
-        plan: &'a Plan,
+        plan: &'a Engine,
         dims: Dims,
         audio: &AudioFeatures,
         batch: usize,
@@ -59,7 +59,7 @@ impl<'a> Session<'a> {
             .map(|_| Ok((empty()?, empty()?)))
             .collect::<Result<Vec<_>, Error>>()?;
         Ok(Session {
-            plan,
+            run: plan.start(),
             n_text_ctx: dims.n_text_ctx,
             batch,
             past: 0,
@@ -95,13 +95,16 @@ impl<'a> Session<'a> {
             Tensor::from_shape(&[n_new, n_new], &mask)?.into_tvalue(),
             Tensor::from_shape(&[select.len()], &select)?.into_tvalue(),
         ];
+        // The cross-attention inputs are the window's: the same on every step.
+        let mut constant = Vec::with_capacity(2 * self.cross.len());
         for ((k, v), (ck, cv)) in self.cache.iter().zip(&self.cross) {
             inputs.push(k.clone());
             inputs.push(v.clone());
+            constant.extend([inputs.len(), inputs.len() + 1]);
             inputs.push(ck.clone());
             inputs.push(cv.clone());
         }
-        let outputs = self.plan.run(inputs)?;
+        let outputs = self.run.run(inputs, &constant)?;
         let layers = self.cache.len();
         if outputs.len() < 2 * layers + 1 {
             return Err(Error::Inference("decoder graph outputs missing".into()));

@@ -21,29 +21,70 @@ type Slot = Arc<OnceLock<Result<Arc<Prepared>, String>>>;
 /// Prepared graphs by content hash, shared by every store, and the pool running them.
 pub struct GraphCache {
     entries: Mutex<Vec<(Key, Slot)>>,
+    /// The names graphs were loaded under (a third builder), per component: what
+    /// `load-by-name` finds.
+    names: Mutex<Vec<(Name, Key)>>,
     executor: Executor,
+    workers: Workers,
 }
+
+/// A graph's name within one component's namespace.
+type Name = (String, String);
 
 impl GraphCache {
     /// A cache whose graphs' matrix products use up to `threads` threads.
     pub fn new(threads: usize) -> Self {
         let executor = match threads {
             0 | 1 => Executor::SingleThread,
-            n => Executor::multithread_with_name(n, "vox-inference"),
+            n => Executor::multithread_with_name(n, "vox-matmul"),
         };
         Self {
             entries: Mutex::new(Vec::new()),
+            names: Mutex::new(Vec::new()),
             executor,
+            workers: Workers::new(threads.max(1)),
         }
     }
 
     /// The graph the builders describe: from the cache, or prepared now (once, however many
-    /// instances ask at the same time).
-    pub fn load(&self, builders: &[&[u8]]) -> Result<Arc<Prepared>, String> {
+    /// instances ask at the same time). A third builder names it within `component`'s
+    /// namespace, for [`GraphCache::named`].
+    pub fn load(&self, component: &str, builders: &[&[u8]]) -> Result<Arc<Prepared>, String> {
+        let (builders, name) = match builders {
+            [onnx, preparation, name] => {
+                let name = std::str::from_utf8(name)
+                    .map_err(|_| "the graph's name (the third builder) is not UTF-8")?;
+                (&[*onnx, *preparation][..], Some(name))
+            }
+            _ => (builders, None),
+        };
         let key = content_hash(builders);
         let slot = self.slot(key);
-        let prepared = slot.get_or_init(|| Prepared::new(builders).map(Arc::new));
-        prepared.clone()
+        let prepared = slot
+            .get_or_init(|| Prepared::new(builders).map(Arc::new))
+            .clone()?;
+        if let Some(name) = name {
+            let name = (component.to_string(), name.to_string());
+            let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+            names.retain(|(n, _)| *n != name);
+            names.push((name, key));
+        }
+        Ok(prepared)
+    }
+
+    /// The prepared graphs `component` named, by name.
+    pub fn named(&self, component: &str) -> Vec<(String, Arc<Prepared>)> {
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        names
+            .iter()
+            .filter(|((c, _), _)| c == component)
+            .filter_map(|((_, name), key)| {
+                let (_, slot) = entries.iter().find(|(k, _)| k == key)?;
+                let prepared = slot.get()?.as_ref().ok()?;
+                Some((name.clone(), prepared.clone()))
+            })
+            .collect()
     }
 
     /// The entry for `key`, moved to the back (most recently used); room is made by dropping
@@ -68,14 +109,15 @@ impl GraphCache {
         slot
     }
 
-    /// Runs `work` off the async runtime: on a thread of its own, its matrix products on the
-    /// pool. A panic inside is an error.
+    /// Runs `work` off the async runtime, on a thread of its own with a native-sized stack
+    /// (tract's optimiser recurses deeply), its matrix products on the pool: for loading a
+    /// graph, which borrows the component's bytes. A panic inside is an error.
     pub fn blocking<R: Send>(
         &self,
         work: impl FnOnce() -> Result<R, String> + Send,
     ) -> Result<R, String> {
         let executor = self.executor.clone();
-        let run = move || {
+        off_the_runtime(move || {
             std::thread::scope(|scope| {
                 std::thread::Builder::new()
                     .name("vox-inference".into())
@@ -85,13 +127,22 @@ impl GraphCache {
                     .join()
                     .unwrap_or_else(|_| Err("the graph panicked".into()))
             })
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(run)
-            }
-            _ => run(),
-        }
+        })
+    }
+
+    /// Runs `work` off the async runtime on one of the inference threads, its matrix products
+    /// on the pool: for computations, many per request. The threads live as long as the cache,
+    /// so the allocator's per-thread arenas are not multiplied by every call's fresh thread;
+    /// as many as the thread budget, so concurrent requests take turns. A panic is an error.
+    pub fn compute<R: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<R, String> + Send + 'static,
+    ) -> Result<R, String> {
+        let executor = self.executor.clone();
+        off_the_runtime(|| {
+            self.workers
+                .run(move || multithread_tract_scope(executor, work))
+        })
     }
 
     /// Graphs held now (for tests and metrics).
@@ -101,6 +152,74 @@ impl GraphCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// `run` with the async runtime's worker handed over to others while it blocks.
+fn off_the_runtime<R>(run: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(run)
+        }
+        _ => run(),
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Long-lived threads taking jobs in turn. Not a work-stealing pool: a thread waiting for its
+/// matrix products must not pick up another graph's job, whose tract kernels would re-enter
+/// the per-thread scratch space the first one holds.
+struct Workers {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl Workers {
+    fn new(threads: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("vox-inference-{i}"))
+                .stack_size(INFERENCE_STACK)
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = started {
+                tracing::warn!(target: "vox::nn", "cannot start inference thread {i}: {e}");
+            }
+        }
+        Self {
+            jobs: Mutex::new(jobs),
+        }
+    }
+
+    /// Runs `work` on a worker and waits for it.
+    fn run<R: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<R, String> + Send + 'static,
+    ) -> Result<R, String> {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .unwrap_or_else(|_| Err("the graph panicked".into()));
+            let _ = done.send(outcome);
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| "no inference thread is running".to_string())?;
+        result
+            .recv()
+            .unwrap_or_else(|_| Err("the inference thread ended".into()))
     }
 }
 
@@ -134,7 +253,7 @@ impl Prepared {
             .ok_or("no graph builders: the first must be the ONNX model")?;
         if rest.len() > 1 {
             return Err(format!(
-                "{} graph builders: the ONNX model and at most a preparation",
+                "{} graph builders: the ONNX model, then at most a preparation and a name",
                 builders.len()
             ));
         }
@@ -160,9 +279,10 @@ impl Prepared {
         }
     }
 
+    /// Runs the graph on the named `inputs`.
     pub fn compute(
         &self,
-        inputs: Vec<(String, vox_nn::Tensor)>,
+        inputs: &[(String, TValue)],
     ) -> Result<Vec<(String, vox_nn::Tensor)>, String> {
         match self {
             Prepared::Piper(voice) => piper(voice, inputs),
@@ -171,31 +291,35 @@ impl Prepared {
     }
 }
 
-fn input<'a>(inputs: &'a [(String, vox_nn::Tensor)], name: &str) -> Option<&'a vox_nn::Tensor> {
+fn input<'a>(inputs: &'a [(String, TValue)], name: &str) -> Option<&'a TValue> {
     inputs.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+}
+
+/// The values of input `name`, of type `D`.
+fn values<'a, D: Datum>(inputs: &'a [(String, TValue)], name: &str) -> Result<&'a [D], String> {
+    let value =
+        input(inputs, name).ok_or_else(|| format!("the voice's input `{name}` is missing"))?;
+    value
+        .try_as_plain_ram()
+        .and_then(|v| v.as_slice::<D>())
+        .map_err(|e| format!("tensor {name}: {e:#}"))
 }
 
 /// A Piper voice called as its ONNX model is: ids, scales, speaker in; samples out.
 fn piper(
     voice: &vox_piper::Voice,
-    inputs: Vec<(String, vox_nn::Tensor)>,
+    inputs: &[(String, TValue)],
 ) -> Result<Vec<(String, vox_nn::Tensor)>, String> {
-    let ids = input(&inputs, "input")
-        .ok_or("the voice's input `input` is missing")?
-        .to_i64("input")
-        .map_err(|e| e.to_string())?;
-    let scales: [f32; 3] = input(&inputs, "scales")
-        .ok_or("the voice's input `scales` is missing")?
-        .to_f32("scales")
-        .map_err(|e| e.to_string())?
+    let ids = values::<i64>(inputs, "input")?;
+    let scales: [f32; 3] = values::<f32>(inputs, "scales")?
         .try_into()
         .map_err(|_| "`scales` must hold 3 values")?;
-    let speaker = match input(&inputs, "sid") {
-        Some(t) => t.to_i64("sid").map_err(|e| e.to_string())?.first().copied(),
+    let speaker = match input(inputs, "sid") {
+        Some(_) => values::<i64>(inputs, "sid")?.first().copied(),
         None => None,
     };
     let samples = voice
-        .infer(&ids, scales, speaker)
+        .infer(ids, scales, speaker)
         .map_err(|e| e.to_string())?;
     let output = vox_nn::Tensor::f32(&[1, 1, samples.len()], &samples);
     Ok(vec![("output".to_string(), output)])
@@ -238,67 +362,24 @@ impl OnnxGraph {
         })
     }
 
-    fn run(
-        &self,
-        mut given: Vec<(String, vox_nn::Tensor)>,
-    ) -> Result<Vec<(String, vox_nn::Tensor)>, String> {
-        let mut values: TVec<TValue> = tvec![];
-        for name in &self.inputs {
-            let at = given
-                .iter()
-                .position(|(n, _)| n == name)
-                .ok_or_else(|| format!("the graph's input `{name}` is missing"))?;
-            let (_, tensor) = given.swap_remove(at);
-            values.push(to_tract(name, &tensor)?.into_tvalue());
-        }
+    fn run(&self, given: &[(String, TValue)]) -> Result<Vec<(String, vox_nn::Tensor)>, String> {
+        let values = self
+            .inputs
+            .iter()
+            .map(|name| {
+                input(given, name)
+                    .cloned()
+                    .ok_or_else(|| format!("the graph's input `{name}` is missing"))
+            })
+            .collect::<Result<TVec<TValue>, String>>()?;
         let outputs = self.plan.run(values).map_err(|e| format!("{e:#}"))?;
         self.outputs
             .iter()
             .zip(outputs)
-            .map(|(name, value)| Ok((name.clone(), from_tract(name, &value)?)))
+            .map(|(name, value)| {
+                let tensor = vox_nn::Tensor::from_tract(name, &value).map_err(|e| e.to_string())?;
+                Ok((name.clone(), tensor))
+            })
             .collect()
-    }
-}
-
-fn to_tract(name: &str, t: &vox_nn::Tensor) -> Result<Tensor, String> {
-    let shape = t.shape();
-    let tensor = match t.element {
-        vox_nn::Element::F32 => {
-            Tensor::from_shape(&shape, &t.to_f32(name).map_err(|e| e.to_string())?)
-        }
-        vox_nn::Element::I64 => {
-            Tensor::from_shape(&shape, &t.to_i64(name).map_err(|e| e.to_string())?)
-        }
-    };
-    tensor.map_err(|e| format!("tensor {name}: {e:#}"))
-}
-
-fn from_tract(name: &str, t: &Tensor) -> Result<vox_nn::Tensor, String> {
-    let err = |e: TractError| format!("output {name}: {e:#}");
-    let shape = t.shape();
-    match t.datum_type() {
-        DatumType::F32 => Ok(vox_nn::Tensor::f32(
-            shape,
-            t.try_as_plain_ram()
-                .and_then(|t| t.as_slice::<f32>())
-                .map_err(err)?,
-        )),
-        DatumType::I64 => Ok(vox_nn::Tensor::i64(
-            shape,
-            t.try_as_plain_ram()
-                .and_then(|t| t.as_slice::<i64>())
-                .map_err(err)?,
-        )),
-        other => {
-            let cast = t
-                .cast_to::<f32>()
-                .map_err(|e| format!("output {name} ({other:?}): {e:#}"))?;
-            Ok(vox_nn::Tensor::f32(
-                shape,
-                cast.try_as_plain_ram()
-                    .and_then(|t| t.as_slice::<f32>())
-                    .map_err(err)?,
-            ))
-        }
     }
 }

@@ -10,28 +10,58 @@
 
 mod graphs;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use tract_onnx::prelude::{IntoTValue, TValue};
 use wasmtime_wasi_nn::backend::{
     BackendError, BackendExecutionContext, BackendFromDir, BackendGraph, BackendInner, Id,
     NamedTensor,
 };
 use wasmtime_wasi_nn::wit::{ExecutionTarget, GraphEncoding, TensorType, WasiNnCtx};
-use wasmtime_wasi_nn::{Backend, ExecutionContext, Graph, InMemoryRegistry, Tensor};
+use wasmtime_wasi_nn::{Backend, ExecutionContext, Graph, GraphRegistry, Tensor};
 
 use self::graphs::Prepared;
 pub use self::graphs::{GraphCache, MAX_CACHED_GRAPHS};
 
-/// One store's `wasi:nn`: the shared cache behind a backend for the ONNX encoding.
-pub fn context(cache: &Arc<GraphCache>) -> WasiNnCtx {
+/// One store's `wasi:nn`, for an instance of `component`: the shared cache behind a backend
+/// for the ONNX encoding, and the graphs the component named, for `load-by-name`.
+pub fn context(cache: &Arc<GraphCache>, component: &str) -> WasiNnCtx {
     let backend = TractBackend {
         cache: cache.clone(),
+        component: component.to_string(),
     };
-    WasiNnCtx::new([Backend::from(backend)], InMemoryRegistry::new().into())
+    let named = cache
+        .named(component)
+        .into_iter()
+        .map(|(name, prepared)| {
+            let graph: Box<dyn BackendGraph> = Box::new(LoadedGraph {
+                prepared,
+                cache: cache.clone(),
+            });
+            (name, Graph::from(graph))
+        })
+        .collect();
+    WasiNnCtx::new([Backend::from(backend)], Named(named).into())
 }
 
 struct TractBackend {
     cache: Arc<GraphCache>,
+    component: String,
+}
+
+/// The graphs a component named, as they were when its instance started (a name registered
+/// later is found by the instances after it).
+struct Named(HashMap<String, Graph>);
+
+impl GraphRegistry for Named {
+    fn get(&self, name: &str) -> Option<&Graph> {
+        self.0.get(name)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Graph> {
+        self.0.get_mut(name)
+    }
 }
 
 /// A failure reported to the component; the detail goes to the host's log (wasmtime-wasi-nn
@@ -51,9 +81,9 @@ impl BackendInner for TractBackend {
         builders: &[&[u8]],
         _target: ExecutionTarget,
     ) -> Result<Graph, BackendError> {
-        let cache = self.cache.clone();
+        let (cache, component) = (self.cache.clone(), self.component.as_str());
         let prepared = cache
-            .blocking(|| cache.load(builders))
+            .blocking(|| cache.load(component, builders))
             .map_err(|e| fail("load", e))?;
         let graph: Box<dyn BackendGraph> = Box::new(LoadedGraph {
             prepared,
@@ -77,30 +107,40 @@ impl BackendGraph for LoadedGraph {
         let context: Box<dyn BackendExecutionContext> = Box::new(Context {
             prepared: self.prepared.clone(),
             cache: self.cache.clone(),
-            inputs: Vec::new(),
+            remembered: Vec::new(),
             outputs: Vec::new(),
         });
         Ok(context.into())
     }
 }
 
-/// One execution context: its inputs (for the older set-input/get-output calls) and the last
-/// computation's outputs.
+/// One execution context: the last value given for each input, which a computation that leaves
+/// the input out runs on (vox-nn's protocol: a decoder session sends its window's cross-attention
+/// inputs once), and the last computation's outputs (for the by-index calls).
 struct Context {
     prepared: Arc<Prepared>,
     cache: Arc<GraphCache>,
-    inputs: Vec<(String, vox_nn::Tensor)>,
+    remembered: Vec<(String, TValue)>,
     outputs: Vec<(String, vox_nn::Tensor)>,
 }
 
 impl Context {
-    fn run(
-        &self,
-        inputs: Vec<(String, vox_nn::Tensor)>,
-    ) -> Result<Vec<(String, vox_nn::Tensor)>, BackendError> {
-        let prepared = &self.prepared;
+    fn remember(&mut self, name: String, tensor: Tensor, call: &str) -> Result<(), BackendError> {
+        let value = from_wasi(tensor)
+            .and_then(|t| t.to_tract(&name).map_err(|e| e.to_string()))
+            .map_err(|e| fail(call, e))?;
+        match self.remembered.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = value.into_tvalue(),
+            None => self.remembered.push((name, value.into_tvalue())),
+        }
+        Ok(())
+    }
+
+    fn run(&self) -> Result<Vec<(String, vox_nn::Tensor)>, BackendError> {
+        // Shared, not copied: the values are reference-counted.
+        let (prepared, inputs) = (self.prepared.clone(), self.remembered.clone());
         self.cache
-            .blocking(|| prepared.compute(inputs))
+            .compute(move || prepared.compute(&inputs))
             .map_err(|e| fail("compute", e))
     }
 }
@@ -114,10 +154,7 @@ impl BackendExecutionContext for Context {
                 .input_name(ix as usize)
                 .ok_or_else(|| fail("set-input", format!("the graph has no input {ix}")))?,
         };
-        let tensor = from_wasi(tensor.clone()).map_err(|e| fail("set-input", e))?;
-        self.inputs.retain(|(n, _)| *n != name);
-        self.inputs.push((name, tensor));
-        Ok(())
+        self.remember(name, tensor.clone(), "set-input")
     }
 
     fn get_output(&mut self, id: Id) -> Result<Tensor, BackendError> {
@@ -136,12 +173,10 @@ impl BackendExecutionContext for Context {
     ) -> Result<Option<Vec<NamedTensor>>, BackendError> {
         match inputs {
             Some(inputs) => {
-                let inputs = inputs
-                    .into_iter()
-                    .map(|t| Ok((t.name, from_wasi(t.tensor)?)))
-                    .collect::<Result<Vec<_>, String>>()
-                    .map_err(|e| fail("compute", e))?;
-                let outputs = self.run(inputs)?;
+                for input in inputs {
+                    self.remember(input.name, input.tensor, "compute")?;
+                }
+                let outputs = self.run()?;
                 Ok(Some(
                     outputs
                         .into_iter()
@@ -153,8 +188,7 @@ impl BackendExecutionContext for Context {
                 ))
             }
             None => {
-                let inputs = std::mem::take(&mut self.inputs);
-                self.outputs = self.run(inputs)?;
+                self.outputs = self.run()?;
                 Ok(None)
             }
         }

@@ -1,0 +1,171 @@
+//! Where Whisper's graphs run: tract plans in this process, or (feature `wasi-nn`) the host's
+//! native tract behind `wasi:nn`; and a [`Run`], one sequence of calls on a graph whose
+//! constant inputs (a window's cross-attention keys and values) a remote graph receives once.
+
+use tract_onnx::prelude::*;
+pub use vox_nn::Inference;
+
+use crate::Error;
+
+/// A runnable, optimised tract model.
+pub type Plan = std::sync::Arc<TypedRunnableModel>;
+
+/// The names of a graph's inputs and outputs, in order: what `graph`'s builders declare (a
+/// graph loaded by name is called by these; one built is checked against them).
+pub struct Io {
+    /// Input names.
+    pub inputs: Vec<String>,
+    /// Output names.
+    pub outputs: Vec<String>,
+}
+
+/// A graph ready to run.
+pub enum Engine {
+    /// Optimised here (in a component: by the tract compiled into it).
+    Local(Plan),
+    /// Loaded into the host through `wasi:nn`, with its inputs' and outputs' names in order.
+    #[cfg(feature = "wasi-nn")]
+    Remote(Remote),
+}
+
+/// A graph the host holds.
+#[cfg(feature = "wasi-nn")]
+pub struct Remote {
+    graph: vox_nn::client::Graph,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+}
+
+impl Engine {
+    /// Runs the graph once on `inputs`, in the graph's input order.
+    pub fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, Error> {
+        self.start().run(inputs, &[])
+    }
+
+    /// A sequence of calls sharing an execution context.
+    pub(crate) fn start(&self) -> Run<'_> {
+        Run {
+            engine: self,
+            #[cfg(feature = "wasi-nn")]
+            context: None,
+        }
+    }
+
+    /// Where this graph runs.
+    pub fn inference(&self) -> Inference {
+        match self {
+            Engine::Local(_) => Inference::InProcess,
+            #[cfg(feature = "wasi-nn")]
+            Engine::Remote(_) => Inference::WasiNn,
+        }
+    }
+}
+
+/// Calls on one graph that share an execution context (a decoder session's token steps).
+pub(crate) struct Run<'a> {
+    engine: &'a Engine,
+    #[cfg(feature = "wasi-nn")]
+    context: Option<vox_nn::client::Context>,
+}
+
+impl Run<'_> {
+    /// Runs the graph on `inputs` (all of them, in the graph's order). The inputs at positions
+    /// `constant` are the same on every call of this run: a remote graph's execution context
+    /// keeps them from the first call (vox-nn's protocol), so they cross to the host once.
+    #[cfg_attr(not(feature = "wasi-nn"), allow(unused_variables))]
+    pub(crate) fn run(
+        &mut self,
+        inputs: TVec<TValue>,
+        constant: &[usize],
+    ) -> Result<TVec<TValue>, Error> {
+        match self.engine {
+            Engine::Local(plan) => Ok(plan.run(inputs)?),
+            #[cfg(feature = "wasi-nn")]
+            Engine::Remote(remote) => {
+                let first = self.context.is_none();
+                let context = match &mut self.context {
+                    Some(context) => context,
+                    slot => slot.insert(remote.graph.context().map_err(nn_error)?),
+                };
+                remote.run(context, inputs, |i| first || !constant.contains(&i))
+            }
+        }
+    }
+}
+
+#[cfg(feature = "wasi-nn")]
+impl Remote {
+    /// Loads `model` into the host under `name`: its bytes, prepared as a plain ONNX graph (the
+    /// host's tract knows this crate's int8 ops). `io` are its names, checked against the proto.
+    pub(crate) fn load(
+        model: tract_onnx::pb::ModelProto,
+        io: Io,
+        name: &str,
+    ) -> Result<Remote, Error> {
+        use prost::Message;
+        io.check(&model, name)?;
+        let bytes = model.encode_to_vec();
+        // The proto holds every weight once more: gone before the bytes cross.
+        drop(model);
+        let builders = [
+            bytes,
+            vox_nn::Preparation::Onnx.to_builder(),
+            name.as_bytes().to_vec(),
+        ];
+        let graph = vox_nn::client::load(&builders).map_err(nn_error)?;
+        Ok(Remote::new(graph, io))
+    }
+
+    /// The graph loaded under `name` before, if the host has it.
+    pub(crate) fn find(name: &str, io: Io) -> Option<Remote> {
+        vox_nn::client::load_by_name(name).map(|graph| Remote::new(graph, io))
+    }
+
+    fn new(graph: vox_nn::client::Graph, io: Io) -> Remote {
+        Remote {
+            graph,
+            inputs: io.inputs,
+            outputs: io.outputs,
+        }
+    }
+
+    fn run(
+        &self,
+        context: &vox_nn::client::Context,
+        inputs: TVec<TValue>,
+        send: impl Fn(usize) -> bool,
+    ) -> Result<TVec<TValue>, Error> {
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::Inference(format!(
+                "{} inputs for a graph of {}",
+                inputs.len(),
+                self.inputs.len()
+            )));
+        }
+        let named = inputs
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| send(i))
+            .map(|(i, value)| {
+                let name = &self.inputs[i];
+                Ok((
+                    name.clone(),
+                    vox_nn::Tensor::from_tract(name, value).map_err(nn_error)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut outputs = context.compute(named).map_err(nn_error)?;
+        self.outputs
+            .iter()
+            .map(|name| {
+                let tensor = vox_nn::client::take(&mut outputs, name).map_err(nn_error)?;
+                Ok(tensor.to_tract(name).map_err(nn_error)?.into_tvalue())
+            })
+            .collect()
+    }
+}
+
+#[cfg(feature = "wasi-nn")]
+fn nn_error(e: vox_nn::NnError) -> Error {
+    Error::Inference(e.to_string())
+}
