@@ -13,9 +13,13 @@ from bench.wer import word_errors
 
 MODEL_DIR = Path("models/whisper/tiny.en")
 FASTER_WHISPER_TYPES = ["int8", "float32"]
-# Vox's compute types (the asr_compute_type Spin variable; int8 ships) and their engine names.
+# Vox's compute types (the asr_compute_type Spin variable; int8 ships) and their engine names:
+# through `vox up` (its default, the graphs on the host's native tract through wasi:nn), and the
+# whisper library as a native program of its own.
 VOX_TYPES = {"int8": ("vox (vox up)", "vox (native)"),
              "float32": ("vox float32 (vox up)", "vox float32 (native)")}
+# The shipped int8 model in the portable component Spin runs (`vox up --inference wasm`).
+VOX_IN_COMPONENT = "vox (vox up, in-component)"
 WARM_UP_CLIP = "jfk.wav"
 
 log = logging.getLogger(__name__)
@@ -106,11 +110,15 @@ def bench_faster_whisper(root: Path, results: Path, clips: list[Clip], beams: li
 def run_asr(root: Path, results: Path, clips: list[Clip], beams: list[int],
             threads: int) -> dict[str, AsrOverHttp | AsrInProcess]:
     engines: dict[str, AsrOverHttp | AsrInProcess] = {}
+    # Native inference gets the reference tools' thread budget.
+    native_flags = ("--inference-threads", str(threads))
     for compute_type, (http, _) in VOX_TYPES.items():
-        # A compute type other than the snapshot's loads at the warm-up request, outside the timings.
+        # A compute type other than the start-up one loads at the warm-up request, outside the timings.
         env = {"SPIN_VARIABLE_ASR_COMPUTE_TYPE": compute_type}
-        with VoxServer(root, results / "logs", env=env) as server:
+        with VoxServer(root, results / "logs", env=env, extra_flags=native_flags) as server:
             engines[http] = bench_vox_http(server, clips, beams, http)
+    with VoxServer(root, results / "logs", extra_flags=("--inference", "wasm")) as server:
+        engines[VOX_IN_COMPONENT] = bench_vox_http(server, clips, beams, VOX_IN_COMPONENT)
     for compute_type in VOX_TYPES:
         engines[VOX_TYPES[compute_type][1]] = bench_native(root, clips, beams, compute_type)
     for compute_type in FASTER_WHISPER_TYPES:

@@ -87,11 +87,12 @@ def instances_memory(server: VoxServer, request: tuple, instances: int) -> Insta
     return InstancesMemory(rss_kb=now.rss_kb, pss_kb=now.pss_kb, statuses=statuses)
 
 
-def memory(root: Path, log_dir: Path, manifest: Path, kind: str, clip: Clip) -> ComponentMemory:
+def memory(root: Path, log_dir: Path, manifest: Path, flags: tuple[str, ...], kind: str,
+           clip: Clip) -> ComponentMemory:
     """Process memory idle, then with 1 and with 4 live instances of `kind` (one request each
     at once; `--max-instance-concurrency 1` gives every concurrent request its own instance)."""
     request = asr_request(clip, beam_size=1) if kind == "asr" else tts_request()
-    flags = ("--max-instance-concurrency", "1")
+    flags = (*flags, "--max-instance-concurrency", "1")
     with VoxServer(root, log_dir, manifest=manifest, extra_flags=flags) as server:
         idle = server.memory_kb
         one = instances_memory(server, request, 1)
@@ -102,22 +103,28 @@ def memory(root: Path, log_dir: Path, manifest: Path, kind: str, clip: Clip) -> 
 def run_preinit(root: Path, results: Path, clips: list[Clip], clip_name: str) -> PreinitPart:
     clip = next(c for c in clips if c.name == clip_name)
     log_dir = results / "logs"
-    manifests = {"preinit": root / "spin.toml", "lazy": lazy_manifest(root, results)}
+    # Snapshots are the portable components' (what Spin runs); the wasi:nn builds `vox up` runs
+    # by default have none, their graphs prepared by the host at start and shared.
+    wasm = ("--inference", "wasm")
+    modes = {"preinit": (root / "spin.toml", wasm), "lazy": (lazy_manifest(root, results), wasm),
+             "wasi-nn": (root / "spin.toml", ())}
     out = PreinitPart(sizes=sizes(root), compile={}, latency={}, memory={})
-    for mode, manifest in manifests.items():
-        log.info("preinit: %s components, filling the compiled-code cache", mode)
-        with VoxServer(root, log_dir, manifest=manifest):
-            pass
-        log.info("preinit: %s components, compile without cache", mode)
-        with VoxServer(root, log_dir, manifest=manifest, extra_flags=("--no-cache",)) as server:
-            no_cache, no_cache_startup_s = compile_times(server), server.startup_s
+    for mode, (manifest, flags) in modes.items():
+        if mode != "wasi-nn":
+            log.info("preinit: %s components, filling the compiled-code cache", mode)
+            with VoxServer(root, log_dir, manifest=manifest, extra_flags=flags):
+                pass
+            log.info("preinit: %s components, compile without cache", mode)
+            with VoxServer(root, log_dir, manifest=manifest, extra_flags=(*flags, "--no-cache")) as server:
+                no_cache, no_cache_startup_s = compile_times(server), server.startup_s
         log.info("preinit: %s components, fresh instances (idle timeout 1 s)", mode)
-        with VoxServer(root, log_dir, manifest=manifest, idle_instance_timeout="1s") as server:
-            out.compile[mode] = CompileRun(no_cache=no_cache, startup_s=no_cache_startup_s,
-                                           cached=compile_times(server))
+        with VoxServer(root, log_dir, manifest=manifest, idle_instance_timeout="1s", extra_flags=flags) as server:
+            if mode != "wasi-nn":
+                out.compile[mode] = CompileRun(no_cache=no_cache, startup_s=no_cache_startup_s,
+                                               cached=compile_times(server))
             out.latency[mode] = fresh_and_warm(server, clip)
         out.memory[mode] = {}
         for kind in COMPONENTS:
             log.info("preinit: %s %s, memory with 1 and 4 instances", mode, kind)
-            out.memory[mode][kind] = memory(root, log_dir, manifest, kind, clip)
+            out.memory[mode][kind] = memory(root, log_dir, manifest, flags, kind, clip)
     return out

@@ -4,13 +4,14 @@ import math
 
 from bench.records import TTS_IN_COMPONENT, TTS_NATIVE, Target
 
-VOX_HTTP = "vox (vox up)"  # the shipped default, asr_compute_type = int8
+VOX_HTTP = "vox (vox up)"  # the shipped default: int8, graphs on the host through wasi:nn
+VOX_WASM = "vox (vox up, in-component)"  # int8 in the portable component (`--inference wasm`)
 VOX_HTTP_F32 = "vox float32 (vox up)"
-VOX_NATIVE = "vox (native)"  # int8, as shipped
+VOX_NATIVE = "vox (native)"  # the whisper library as a native program, int8
 VOX_NATIVE_F32 = "vox float32 (native)"
 FW_INT8 = "faster-whisper int8"
 FW_F32 = "faster-whisper float32"
-ASR_ENGINES = [VOX_HTTP, VOX_HTTP_F32, VOX_NATIVE, VOX_NATIVE_F32, FW_INT8, FW_F32]
+ASR_ENGINES = [VOX_HTTP, VOX_WASM, VOX_HTTP_F32, VOX_NATIVE, VOX_NATIVE_F32, FW_INT8, FW_F32]
 
 
 def asr_engines(engines: dict) -> list[str]:
@@ -69,16 +70,16 @@ def asr_timing_table(asr: dict) -> list[str]:
             wall = {e: (c["wall_s"] if c else None) for e, c in cells.items()}
             audio = cells[VOX_HTTP]["audio_s"]
             rows.append([clip, str(beam), fmt(audio, 1)] + [asr_time_cell(cells[e]) for e in names]
-                        + [fmt(ratio(wall[VOX_HTTP], wall[FW_INT8])), fmt(ratio(wall[VOX_NATIVE], wall[FW_INT8])),
+                        + [fmt(ratio(wall[VOX_HTTP], wall[FW_INT8])), fmt(ratio(wall[VOX_WASM], wall[FW_INT8])),
                            fmt(ratio(wall[VOX_HTTP_F32], wall[FW_F32]))])
         common = common_clips(engines)
         totals = {e: total_wall(engines, e, beam, common) for e in ASR_ENGINES}
         rows.append([f"**total, WAV clips**", str(beam), ""] + [f"**{fmt(totals[e])}**" for e in names]
                     + [f"**{fmt(ratio(totals[VOX_HTTP], totals[FW_INT8]))}**",
-                       f"**{fmt(ratio(totals[VOX_NATIVE], totals[FW_INT8]))}**",
+                       f"**{fmt(ratio(totals[VOX_WASM], totals[FW_INT8]))}**",
                        f"**{fmt(ratio(totals[VOX_HTTP_F32], totals[FW_F32]))}**"])
     header = ["clip", "beam", "audio s"] + [f"{e} s (RTF)" for e in names] + \
-             ["vox up ÷ fw int8", "native ÷ fw int8", "vox up float32 ÷ fw float32"]
+             ["vox up ÷ fw int8", "in-component ÷ fw int8", "vox up float32 ÷ fw float32"]
     return table(header, rows)
 
 
@@ -93,10 +94,12 @@ def asr_cpu_table(asr: dict) -> list[str]:
     engines, common = asr["engines"], common_clips(asr["engines"])
     rows = []
     for beam in asr["beams"]:
-        cpu = {e: total_cpu(engines, e, beam, common) for e in ASR_ENGINES}
-        rows.append([str(beam)] + [fmt(cpu[e]) for e in ASR_ENGINES]
-                    + [fmt(ratio(cpu[VOX_HTTP], cpu[FW_INT8])), fmt(ratio(cpu[VOX_NATIVE], cpu[FW_INT8]))])
-    header = ["beam"] + [f"{e} CPU s" for e in ASR_ENGINES] + ["vox up ÷ int8 (CPU)", "native ÷ int8 (CPU)"]
+        names = asr_engines(engines)
+        cpu = {e: total_cpu(engines, e, beam, common) for e in names}
+        rows.append([str(beam)] + [fmt(cpu[e]) for e in names]
+                    + [fmt(ratio(cpu[VOX_HTTP], cpu[FW_INT8])), fmt(ratio(cpu.get(VOX_WASM), cpu[FW_INT8]))])
+    header = ["beam"] + [f"{e} CPU s" for e in asr_engines(engines)] + \
+             ["vox up ÷ int8 (CPU)", "in-component ÷ int8 (CPU)"]
     return table(header, rows)
 
 
@@ -220,12 +223,14 @@ def asr_targets(asr: dict) -> list[Target]:
     out = []
     common = common_clips(asr["engines"])
     for beam in asr["beams"]:
-        http = ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), total_wall(asr["engines"], FW_INT8, beam, common))
-        native = ratio(total_wall(asr["engines"], VOX_NATIVE, beam, common),
-                       total_wall(asr["engines"], FW_INT8, beam, common))
-        out.append(Target(f"ASR in-component (vox up, int8) ≤ 2× faster-whisper int8 time, beam {beam}",
-                          f"{http:.2f}×", http <= 2))
-        out.append(Target(f"ASR native ≤ 1× faster-whisper int8 time, beam {beam}", f"{native:.2f}×", native <= 1))
+        fw = total_wall(asr["engines"], FW_INT8, beam, common)
+        native = ratio(total_wall(asr["engines"], VOX_HTTP, beam, common), fw)
+        wasm = ratio(total_wall(asr["engines"], VOX_WASM, beam, common), fw)
+        if wasm is not None:
+            out.append(Target(f"ASR in-component (vox up --inference wasm, int8) ≤ 2× faster-whisper int8 time, "
+                              f"beam {beam}", f"{wasm:.2f}×", wasm <= 2))
+        out.append(Target(f"ASR native (vox up, wasi:nn, int8) ≤ 1× faster-whisper int8 time, beam {beam}",
+                          f"{native:.2f}×", native <= 1))
     return out
 
 
@@ -279,6 +284,14 @@ def preinit_targets(preinit: dict) -> list[Target]:
     r = memory_ratio(preinit["memory"]["preinit"], "asr")
     out.append(Target("pre-initialised asr: 4 concurrent instances ≤ 1.5× the memory of one (process PSS)",
                       f"{r:.2f}×", r <= 1.5))
+    if "wasi-nn" in preinit["memory"]:
+        r = memory_ratio(preinit["memory"]["wasi-nn"], "asr")
+        out.append(Target("native inference (wasi:nn) asr: 4 concurrent requests ≤ 1.2× the memory of one "
+                          "(process PSS)", f"{r:.2f}×", r <= 1.2))
+        for kind in ("asr", "tts"):
+            penalty = fresh_penalty_ms(preinit["latency"]["wasi-nn"], kind)
+            out.append(Target(f"native inference (wasi:nn) {kind}: a fresh instance, no snapshot, answers within "
+                              f"500 ms of a warm one", f"+{penalty:.0f} ms", penalty <= 500))
     return out
 
 
@@ -346,6 +359,12 @@ def header_lines(result: dict) -> list[str]:
     ]
 
 
+def latency_modes(preinit: dict) -> list[str]:
+    """The builds a run measured for latency and memory: lazy and pre-initialised (portable), and
+    the wasi:nn builds, which have no snapshot."""
+    return [m for m in ("lazy", "preinit", "wasi-nn") if m in preinit["latency"]]
+
+
 def preinit_tables(preinit: dict) -> list[str]:
     sizes, compile_ = preinit["sizes"], preinit["compile"]
     rows = []
@@ -359,7 +378,7 @@ def preinit_tables(preinit: dict) -> list[str]:
     rows = []
     for kind, label in (("asr", "ASR jfk beam 1, total"), ("tts", "TTS sentence, first byte")):
         measure = "total_s" if kind == "asr" else "first_byte_s"
-        for mode in ("lazy", "preinit"):
+        for mode in latency_modes(preinit):
             r = preinit["latency"][mode][kind]
             rows.append([label, mode, ", ".join(fmt(v) for v in r[f"fresh_{measure}"]),
                          ", ".join(fmt(v) for v in r[f"warm_{measure}"]),
@@ -369,7 +388,7 @@ def preinit_tables(preinit: dict) -> list[str]:
     lines += table(["request", "build", "fresh", "warm", "fresh − warm (median)"], rows)
     rows = []
     for kind in ("asr", "tts"):
-        for mode in ("lazy", "preinit"):
+        for mode in latency_modes(preinit):
             m = preinit["memory"][mode][kind]
             one, four = m["instances_1"], m["instances_4"]
             rows.append([kind, mode, mib(m["idle"]["pss_kb"]), mib(one["pss_kb"]), mib(four["pss_kb"]),

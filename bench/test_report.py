@@ -74,8 +74,8 @@ def preinit_part() -> PreinitPart:
     return PreinitPart(
         sizes={kind: ComponentSizes(lazy_mb=20.0, preinit_mb=600.0) for kind in ("asr", "tts")},
         compile={mode: CompileRun(no_cache=ready, startup_s=25.0, cached=ready) for mode in ("lazy", "preinit")},
-        latency={mode: {"asr": latency, "tts": latency} for mode in ("lazy", "preinit")},
-        memory={mode: {"asr": memory, "tts": memory} for mode in ("lazy", "preinit")})
+        latency={mode: {"asr": latency, "tts": latency} for mode in ("lazy", "preinit", "wasi-nn")},
+        memory={mode: {"asr": memory, "tts": memory} for mode in ("lazy", "preinit", "wasi-nn")})
 
 
 def spin_part() -> SpinPart:
@@ -111,7 +111,8 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| vox (vox up) | 5.0 % | 5.0 % |", markdown)
         self.assertIn("spin CPU (cores)", markdown)
         # TTS: first audio, RTF per text natively and in the component, the first request.
-        self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 6 + 3 + 2)
+        # ASR: native and in-component per beam; pre-initialised: 3, and 3 for the wasi:nn builds.
+        self.assertEqual(len(result["targets"]), 2 * len(BEAMS) + 6 + 3 + 2 + 3)
         first = [t for t in result["targets"] if "first request after start" in t["target"]]
         self.assertEqual([(t["measured"], t["met"]) for t in first], [("+0.80 s", False)])
         self.assertIn(f"| {TTS_IN_COMPONENT} | sentence |", markdown)
