@@ -1,5 +1,6 @@
-//! Graphs prepared on native tract, cached by the content hash of the builders they came from,
-//! and run on named tensors; the thread pool their matrix products share.
+//! Graphs prepared on native tract, cached by the content hash of the builders they came from
+//! (and by the names components gave them), and run on named tensors; the threads they run on
+//! and the pool their matrix products share.
 
 use std::sync::{Arc, Mutex, OnceLock};
 

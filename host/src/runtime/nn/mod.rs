@@ -4,9 +4,12 @@
 //!
 //! wasmtime-wasi-nn's bindings call [`BackendInner::load`] and [`BackendExecutionContext`]
 //! synchronously from the guest's call; the work here moves off the async runtime's worker
-//! (`block_in_place`) onto a thread of its own with a native-sized stack. A failure — bytes that
-//! do not parse, tensors of the wrong shape, a panic inside tract — is an error returned to the
-//! component and logged once here, never a host crash.
+//! (`block_in_place`): a load onto a thread of its own with a native-sized stack, a computation
+//! onto one of the cache's long-lived inference threads. A graph loaded under a name is found
+//! again by the component's later instances (`load-by-name`, from [`Named`]); an execution
+//! context remembers its inputs between computations. A failure — bytes that do not parse,
+//! tensors of the wrong shape, a panic inside tract — is an error returned to the component and
+//! logged once here, never a host crash.
 
 mod graphs;
 
