@@ -42,7 +42,7 @@ async fn health() -> vox_http_kit::Result {
             "status": if present {"ok"} else {"voice_missing"},
             "service": "tts",
             "voice": default,
-            "inference": voices::inference_path(),
+            "inference": voices::INFERENCE.as_str(),
             "loaded": voices::loaded(),
         }),
     ))

@@ -18,14 +18,9 @@ const FALLBACK_DEFAULT: &str = "en_US-joe-medium";
 
 /// Where this build runs its voices (the `wasi-nn` build: on the host, through `wasi:nn`).
 #[cfg(not(feature = "wasi-nn"))]
-const INFERENCE: Inference = Inference::InProcess;
+pub const INFERENCE: Inference = Inference::InProcess;
 #[cfg(feature = "wasi-nn")]
-const INFERENCE: Inference = Inference::WasiNn;
-
-/// The same, as the health check says it.
-pub fn inference_path() -> &'static str {
-    INFERENCE.as_str()
-}
+pub const INFERENCE: Inference = Inference::WasiNn;
 
 /// A voice ready to speak: the VITS model and the phonemizer for its language.
 pub struct LoadedVoice {

@@ -31,7 +31,8 @@ pub fn load_by_name(name: &str) -> Option<Graph> {
 }
 
 impl Graph {
-    /// A context to run the graph in; it keeps nothing between calls.
+    /// A context to run the graph in; the host keeps the last value of each input between its
+    /// computations (see the crate's docs).
     pub fn context(&self) -> Result<Context, NnError> {
         self.0.init_execution_context().map(Context).map_err(error)
     }

@@ -263,9 +263,9 @@ impl Local {
     }
 }
 
-/// Hands the model and its config to the host, which prepares it as [`Local::parse`] does.
+/// Hands the model and its config to the host, which prepares it as [`Local::parse`] does
+/// (loaded there under `name`, when given).
 #[cfg(feature = "wasi-nn")]
-/// The voice prepared on the host (loaded there under `name`, when given).
 fn load_remote(
     onnx: &[u8],
     config_json: &str,

@@ -360,16 +360,22 @@ impl<R: Read + Seek> Reader<R> {
         }
     }
 
+    /// The next `N` bytes, read in place.
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        self.skip_check(N)?;
+        let mut bytes = [0; N];
+        self.inner.read_exact(&mut bytes).map_err(io_error)?;
+        self.pos += N as u64;
+        Ok(bytes)
+    }
     fn u8(&mut self) -> Result<u8, Error> {
-        Ok(self.take(1)?[0])
+        Ok(self.array::<1>()?[0])
     }
     fn u16(&mut self) -> Result<u16, Error> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
+        Ok(u16::from_le_bytes(self.array()?))
     }
     fn u32(&mut self) -> Result<u32, Error> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_le_bytes(self.array()?))
     }
     /// u16 length including the trailing NUL, then the bytes.
     fn string(&mut self) -> Result<String, Error> {

@@ -71,15 +71,13 @@ impl Graphs {
     ) -> Result<Graphs, Error> {
         use crate::runner::Remote;
         let alignment_layers = alignment_layers(ckpt);
-        let audio = Remote::load(
-            audio_graph(ckpt)?,
-            audio_io(ckpt.dims),
-            &format!("{name}/audio"),
-        )?;
+        let [(audio_name, audio_io), (decoder_name, decoder_io)] =
+            on_host(ckpt.dims, name, &alignment_layers);
+        let audio = Remote::load(audio_graph(ckpt)?, audio_io, &audio_name)?;
         let decoder = Remote::load(
             decoder_graph(ckpt, &alignment_layers, compute_type)?,
-            decoder_io(ckpt.dims, &alignment_layers),
-            &format!("{name}/decoder"),
+            decoder_io,
+            &decoder_name,
         )?;
         Ok(Graphs {
             audio: Engine::Remote(audio),
@@ -94,17 +92,29 @@ impl Graphs {
     pub fn find_on_host(ckpt: &Checkpoint, name: &str) -> Option<Graphs> {
         use crate::runner::Remote;
         let alignment_layers = alignment_layers(ckpt);
-        let audio = Remote::find(&format!("{name}/audio"), audio_io(ckpt.dims))?;
-        let decoder = Remote::find(
-            &format!("{name}/decoder"),
-            decoder_io(ckpt.dims, &alignment_layers),
-        )?;
+        let [(audio_name, audio_io), (decoder_name, decoder_io)] =
+            on_host(ckpt.dims, name, &alignment_layers);
+        let audio = Remote::find(&audio_name, audio_io)?;
+        let decoder = Remote::find(&decoder_name, decoder_io)?;
         Some(Graphs {
             audio: Engine::Remote(audio),
             decoder: Engine::Remote(decoder),
             alignment_layers,
         })
     }
+}
+
+/// The audio graph's and the decoder step's names on the host, under `name`, with their inputs
+/// and outputs.
+#[cfg(feature = "wasi-nn")]
+fn on_host(dims: Dims, name: &str, alignment_layers: &[usize]) -> [(String, Io); 2] {
+    [
+        (format!("{name}/audio"), audio_io(dims)),
+        (
+            format!("{name}/decoder"),
+            decoder_io(dims, alignment_layers),
+        ),
+    ]
 }
 
 /// The decoder layers holding alignment heads, ascending: those whose cross-attention scores
