@@ -1,6 +1,7 @@
 //! `wasi:nn` as `vox up` gives it to components, over real HTTP against the probe: a graph the
-//! component sends runs on the host, and bad graphs, preparations or tensors come back to the
-//! component as errors while the host keeps serving.
+//! component sends runs on the host, outputs it carries stay there for the next computation,
+//! and bad graphs, preparations or tensors come back to the component as errors while the host
+//! keeps serving.
 
 mod support;
 
@@ -31,20 +32,40 @@ fn value(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
     }
 }
 
+/// A node of `op` from `inputs` to `output`.
+fn node(op: &str, inputs: &[&str], output: &str) -> pb::NodeProto {
+    pb::NodeProto {
+        input: inputs.iter().map(|i| i.to_string()).collect(),
+        output: vec![output.into()],
+        op_type: op.into(),
+        ..Default::default()
+    }
+}
+
 /// `y = x + x` over an f32 `[2]`: the smallest graph that shows a computation happened.
 fn doubling_graph() -> Vec<u8> {
-    let graph = pb::GraphProto {
+    model(pb::GraphProto {
         name: "double".into(),
-        node: vec![pb::NodeProto {
-            input: vec!["x".into(), "x".into()],
-            output: vec!["y".into()],
-            op_type: "Add".into(),
-            ..Default::default()
-        }],
+        node: vec![node("Add", &["x", "x"], "y")],
         input: vec![value("x", &[2])],
         output: vec![value("y", &[2])],
         ..Default::default()
-    };
+    })
+}
+
+/// `y = x + x` and `z = y` over an f32 `[2]`: with `y` carried to `x`, every computation
+/// doubles the last one's `z`.
+fn carrying_graph() -> Vec<u8> {
+    model(pb::GraphProto {
+        name: "carry".into(),
+        node: vec![node("Add", &["x", "x"], "y"), node("Identity", &["y"], "z")],
+        input: vec![value("x", &[2])],
+        output: vec![value("y", &[2]), value("z", &[2])],
+        ..Default::default()
+    })
+}
+
+fn model(graph: pb::GraphProto) -> Vec<u8> {
     pb::ModelProto {
         ir_version: 7,
         opset_import: vec![pb::OperatorSetIdProto {
@@ -71,10 +92,14 @@ async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
     let app = AppDir::new(PROBE_APP);
     let vox = start(&app, &[]);
     let addr = vox.addr;
-    let run = |prepare: &str, dims: &str, graph: Vec<u8>| {
-        let path = format!("/nn?input=x&dims={dims}&prepare={}", encode(prepare));
+    let run_times = |prepare: &str, dims: &str, graph: Vec<u8>, times: usize| {
+        let path = format!(
+            "/nn?input=x&dims={dims}&times={times}&prepare={}",
+            encode(prepare)
+        );
         async move { send(addr, "POST", &path, graph).await.json() }
     };
+    let run = |prepare: &str, dims: &str, graph: Vec<u8>| run_times(prepare, dims, graph, 1);
 
     let doubled = run("", "2", doubling_graph()).await;
     assert_eq!(
@@ -103,6 +128,12 @@ async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
             doubling_graph(),
         ),
         ("a tensor of the wrong shape", "", "3", doubling_graph()),
+        (
+            "a carry from an output the graph lacks",
+            r#"{"prepare":"onnx","carry":[{"output":"w","input":"x"}]}"#,
+            "2",
+            carrying_graph(),
+        ),
         ("a tensor of the wrong rank", "", "2,1", doubling_graph()),
     ] {
         let answer = run(prepare, dims, graph).await;
@@ -111,6 +142,23 @@ async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
             .unwrap_or_else(|| panic!("{what}: {answer}"));
         assert!(error.starts_with("inference"), "{what}: {error}");
     }
+    // A carried output stays on the host as the next computation's input: three computations
+    // from ones double three times, and the carried `y` is never returned.
+    let carry = r#"{"prepare":"onnx","carry":[{"output":"y","input":"x"}]}"#;
+    let carried = run_times(carry, "2", carrying_graph(), 3).await;
+    assert_eq!(
+        carried["outputs"],
+        serde_json::json!({"z": [8.0, 8.0]}),
+        "{carried}"
+    );
+    // Without the carry the context remembers the input it was given: the same every time.
+    let remembered = run_times("", "2", carrying_graph(), 3).await;
+    assert_eq!(
+        remembered["outputs"]["z"],
+        serde_json::json!([2.0, 2.0]),
+        "{remembered}"
+    );
+
     // The host is still serving, and the cached graph still runs.
     assert_eq!(get(addr, "/counter").await.status, 200);
     assert_eq!(

@@ -7,7 +7,9 @@
 //! graph by the builders' content hash, so every instance loading the same bytes shares it.
 //! An execution context remembers the last value given for each input: a computation that
 //! leaves an input out runs on that value, so what stays the same over many calls (a window's
-//! cross-attention keys and values over its token steps) crosses to the host once.
+//! cross-attention keys and values over its token steps) crosses to the host once. A graph may
+//! also name [`Carry`]s: outputs the context keeps as the next computation's inputs instead of
+//! returning them (a decoder's self-attention cache stays on the host between token steps).
 //! This mirrors wasmtime-wasi-nn's own split between its `wit` bindings and its backends: the
 //! bindings are wasi:nn's, the backend (host/src/runtime/nn) is Vox's.
 
@@ -48,8 +50,12 @@ pub fn graph_name(what: &str, files: &[&std::path::Path]) -> String {
 #[serde(tag = "prepare", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Preparation {
     /// Parsed and optimised as it is; symbolic dimensions stay symbolic. Graphs may use
-    /// vox-whisper's custom-domain ops (its int8 matrix products).
-    Onnx,
+    /// vox-whisper's custom-domain ops (its int8 matrix products). The outputs in `carry` stay
+    /// in the execution context as inputs of its next computation, and are not returned.
+    Onnx {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        carry: Vec<Carry>,
+    },
     /// A Piper voice: `config` is its `.onnx.json` text. Inputs `input` (i64 ids `[1, n]`),
     /// `scales` (f32 `[3]`) and, for multi-speaker voices, `sid` (i64 `[1]`); output `output`,
     /// the f32 samples.
@@ -57,19 +63,32 @@ pub enum Preparation {
 }
 
 impl Preparation {
+    /// A plain ONNX graph with nothing carried.
+    pub const ONNX: Preparation = Preparation::Onnx { carry: Vec::new() };
+
     /// The second builder's bytes.
     pub fn to_builder(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a preparation always serialises")
     }
 
-    /// Reads the second builder; none means [`Preparation::Onnx`].
+    /// Reads the second builder; none means [`Preparation::ONNX`].
     pub fn from_builder(bytes: Option<&[u8]>) -> Result<Self, NnError> {
         match bytes {
-            None => Ok(Self::Onnx),
+            None => Ok(Self::ONNX),
             Some(bytes) => serde_json::from_slice(bytes)
                 .map_err(|e| NnError::InvalidArgument(format!("graph preparation: {e}"))),
         }
     }
+}
+
+/// State an execution context carries from one computation to the next: after each, the value
+/// of output `output` becomes input `input`'s remembered value (as if the caller had sent it),
+/// and the output is not returned to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Carry {
+    pub output: String,
+    pub input: String,
 }
 
 /// Where a library runs its graphs: chosen when a model or voice is loaded.
@@ -111,10 +130,20 @@ mod tests {
             Preparation::from_builder(Some(&piper.to_builder())).unwrap(),
             piper
         );
-        assert_eq!(Preparation::from_builder(None).unwrap(), Preparation::Onnx);
+        assert_eq!(Preparation::from_builder(None).unwrap(), Preparation::ONNX);
         assert_eq!(
-            String::from_utf8(Preparation::Onnx.to_builder()).unwrap(),
+            String::from_utf8(Preparation::ONNX.to_builder()).unwrap(),
             r#"{"prepare":"onnx"}"#
+        );
+        let carried = Preparation::Onnx {
+            carry: vec![Carry {
+                output: "present".into(),
+                input: "past".into(),
+            }],
+        };
+        assert_eq!(
+            Preparation::from_builder(Some(&carried.to_builder())).unwrap(),
+            carried
         );
     }
 

@@ -6,7 +6,9 @@
 //! * the decoder step: tokens `[B, S]` with a self-attention cache of `P` past positions →
 //!   logits at selected positions `[B, K, V]`, the extended cache, and the cross-attention
 //!   scores of the layers holding alignment heads (for word timestamps); the `B` rows (beams or
-//!   samples) share one copy of the cross-attention inputs.
+//!   samples) share one copy of the cross-attention inputs. Run on the host, the step keeps its
+//!   cache there ([`Cache::OnHost`]): it takes the rows of the past cache each new row continues
+//!   (`order`, the beams' reordering) and the host carries the extended cache to the next step.
 //!
 //! Shapes are static apart from the symbols `B`, `S`, `P`, `K`, with every position-dependent
 //! input (positions, causal mask, selected rows) supplied by the caller: tract 0.23 mishandles
@@ -50,7 +52,7 @@ impl Graphs {
         let alignment_layers = alignment_layers(ckpt);
         let audio = optimise(audio_graph(ckpt)?, "audio encoder")?;
         let decoder = optimise(
-            decoder_graph(ckpt, &alignment_layers, compute_type)?,
+            decoder_graph(ckpt, &alignment_layers, compute_type, Cache::WithCaller)?,
             "decoder",
         )?;
         Ok(Graphs {
@@ -75,7 +77,7 @@ impl Graphs {
             on_host(ckpt.dims, name, &alignment_layers);
         let audio = Remote::load(audio_graph(ckpt)?, audio_io, &audio_name)?;
         let decoder = Remote::load(
-            decoder_graph(ckpt, &alignment_layers, compute_type)?,
+            decoder_graph(ckpt, &alignment_layers, compute_type, Cache::OnHost)?,
             decoder_io,
             &decoder_name,
         )?;
@@ -112,9 +114,20 @@ fn on_host(dims: Dims, name: &str, alignment_layers: &[usize]) -> [(String, Io);
         (format!("{name}/audio"), audio_io(dims)),
         (
             format!("{name}/decoder"),
-            decoder_io(dims, alignment_layers),
+            decoder_io(dims, alignment_layers, Cache::OnHost),
         ),
     ]
+}
+
+/// Where the decoder step's self-attention cache lives between steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cache {
+    /// With the caller: the step takes the past cache and returns it extended (in process).
+    WithCaller,
+    /// In the host's execution context: the step also takes `order`, the past rows each new row
+    /// continues, and the host carries each `present_*` output to the next step's `past_*`
+    /// input, so the cache never crosses to the component (vox-nn's [`vox_nn::Carry`]).
+    OnHost,
 }
 
 /// The decoder layers holding alignment heads, ascending: those whose cross-attention scores
@@ -133,17 +146,21 @@ pub fn audio_io(dims: Dims) -> Io {
         outputs: (0..dims.n_text_layer)
             .flat_map(|l| [format!("cross_k_{l}"), format!("cross_v_{l}")])
             .collect(),
+        carry: Vec::new(),
     }
 }
 
-/// The decoder step's: tokens, positions, mask, selected rows, then per layer the past and the
-/// cross-attention keys and values in; per layer the extended cache, the logits, and the
-/// alignment layers' cross-attention scores out.
-pub fn decoder_io(dims: Dims, alignment_layers: &[usize]) -> Io {
+/// The decoder step's: tokens, positions, mask, selected rows (and with the cache on the host,
+/// `order`), then per layer the past and the cross-attention keys and values in; per layer the
+/// extended cache, the logits, and the alignment layers' cross-attention scores out.
+pub fn decoder_io(dims: Dims, alignment_layers: &[usize], cache: Cache) -> Io {
     let layers = 0..dims.n_text_layer;
     let mut inputs: Vec<String> = ["tokens", "positions", "mask", "select"]
         .map(String::from)
         .into();
+    if cache == Cache::OnHost {
+        inputs.push("order".into());
+    }
     inputs.extend(
         layers
             .clone()
@@ -154,7 +171,22 @@ pub fn decoder_io(dims: Dims, alignment_layers: &[usize]) -> Io {
         .collect();
     outputs.push("logits".into());
     outputs.extend(alignment_layers.iter().map(|l| format!("cross_scores_{l}")));
-    Io { inputs, outputs }
+    let carry = match cache {
+        Cache::WithCaller => Vec::new(),
+        Cache::OnHost => (0..dims.n_text_layer)
+            .flat_map(|l| {
+                ["k", "v"].map(|kv| vox_nn::Carry {
+                    output: format!("present_{kv}_{l}"),
+                    input: format!("past_{kv}_{l}"),
+                })
+            })
+            .collect(),
+    };
+    Io {
+        inputs,
+        outputs,
+        carry,
+    }
 }
 
 impl Io {
@@ -548,6 +580,7 @@ impl Builder {
     }
 }
 
+#[derive(Clone)]
 enum Dim {
     Fixed(usize),
     Symbol(&'static str),
@@ -643,6 +676,7 @@ fn decoder_graph(
     ckpt: &Checkpoint,
     alignment_layers: &[usize],
     compute_type: ComputeType,
+    cache: Cache,
 ) -> Result<pb::ModelProto, Error> {
     let Dims {
         n_audio_ctx,
@@ -668,6 +702,15 @@ fn decoder_graph(
         &[Dim::Symbol("S"), Dim::Symbol("S")],
     );
     let select = b.input("select", DataType::Int64, &[Dim::Symbol("K")]);
+    // With the cache on the host, its `R` rows are the last step's batch; `order` picks the
+    // row each of this step's `B` rows continues (CTranslate2's beam reordering of the cache).
+    let (order, past_rows) = match cache {
+        Cache::WithCaller => (None, Dim::Symbol("B")),
+        Cache::OnHost => (
+            Some(b.input("order", DataType::Int64, &[Dim::Symbol("B")])),
+            Dim::Symbol("R"),
+        ),
+    };
 
     let embeddings = ckpt.f32("decoder/embeddings/weight")?;
     let pos = b.f32(
@@ -713,7 +756,7 @@ fn decoder_graph(
             &format!("past_k_{l}"),
             DataType::Float,
             &[
-                Dim::Symbol("B"),
+                past_rows.clone(),
                 Dim::Fixed(heads),
                 Dim::Symbol("P"),
                 Dim::Fixed(HEAD),
@@ -723,7 +766,7 @@ fn decoder_graph(
             &format!("past_v_{l}"),
             DataType::Float,
             &[
-                Dim::Symbol("B"),
+                past_rows.clone(),
                 Dim::Fixed(heads),
                 Dim::Symbol("P"),
                 Dim::Fixed(HEAD),
@@ -749,6 +792,16 @@ fn decoder_graph(
                 Dim::Fixed(HEAD),
             ],
         );
+
+        let (past_k, past_v) = match &order {
+            None => (past_k, past_v),
+            Some(order) => {
+                let rows = |b: &mut Builder, past: &str| {
+                    b.node("Gather", &[past, order], vec![("axis", Attr::Int(0))])
+                };
+                (rows(&mut b, &past_k), rows(&mut b, &past_v))
+            }
+        };
 
         // Causal self-attention over past cache + new positions.
         let h = b.layer_norm(ckpt, &x, &format!("{pfx}/self_attention/layer_norm"))?;

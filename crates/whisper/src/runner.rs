@@ -17,6 +17,9 @@ pub struct Io {
     pub inputs: Vec<String>,
     /// Output names.
     pub outputs: Vec<String>,
+    /// Outputs a graph on the host keeps as the inputs of its next computation in the same
+    /// context, instead of returning them (the decoder's self-attention cache).
+    pub carry: Vec<vox_nn::Carry>,
 }
 
 /// A graph ready to run.
@@ -33,7 +36,10 @@ pub enum Engine {
 pub struct Remote {
     graph: vox_nn::client::Graph,
     inputs: Vec<String>,
+    /// The outputs the host returns (the carried ones stay there).
     outputs: Vec<String>,
+    /// Whether the host carries some outputs to the next computation's inputs.
+    carries: bool,
 }
 
 impl Engine {
@@ -69,6 +75,17 @@ pub(crate) struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Whether the graph's execution context carries outputs to its next computation: then
+    /// those outputs are not among the ones returned, and the inputs they become are sent on
+    /// the first call only (given in `constant`).
+    pub(crate) fn carries(&self) -> bool {
+        match self.engine {
+            Engine::Local(_) => false,
+            #[cfg(feature = "wasi-nn")]
+            Engine::Remote(remote) => remote.carries,
+        }
+    }
+
     /// Runs the graph on `inputs` (all of them, in the graph's order). The inputs at positions
     /// `constant` are the same on every call of this run: a remote graph's execution context
     /// keeps them from the first call (vox-nn's protocol), so they cross to the host once.
@@ -107,11 +124,10 @@ impl Remote {
         let bytes = model.encode_to_vec();
         // The proto holds every weight once more: gone before the bytes cross.
         drop(model);
-        let builders = [
-            bytes,
-            vox_nn::Preparation::Onnx.to_builder(),
-            name.as_bytes().to_vec(),
-        ];
+        let preparation = vox_nn::Preparation::Onnx {
+            carry: io.carry.clone(),
+        };
+        let builders = [bytes, preparation.to_builder(), name.as_bytes().to_vec()];
         let graph = vox_nn::client::load(&builders).map_err(nn_error)?;
         Ok(Remote::new(graph, io))
     }
@@ -122,10 +138,12 @@ impl Remote {
     }
 
     fn new(graph: vox_nn::client::Graph, io: Io) -> Remote {
+        let carried = |name: &String| io.carry.iter().any(|c| c.output == *name);
         Remote {
             graph,
             inputs: io.inputs,
-            outputs: io.outputs,
+            outputs: io.outputs.iter().filter(|o| !carried(o)).cloned().collect(),
+            carries: !io.carry.is_empty(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! A batch of sequences in the decoder-step graph: its self-attention KV cache, one step, and
-//! CTranslate2's beam reordering of the cache.
+//! CTranslate2's beam reordering of the cache — held here, or by the host's execution context
+//! when the graph runs there (`graph::Cache::OnHost`), reordered there by row index.
 
 use tract_onnx::prelude::*;
 
@@ -21,7 +22,11 @@ pub(crate) struct Session<'a> {
     batch: usize,
     /// Positions already in the cache.
     past: usize,
+    /// The cache per layer; with the cache on the host, the empty one the first step sends.
     cache: Vec<(TValue, TValue)>,
+    /// With the cache on the host: the row of the host's cache each of the `batch` rows
+    /// continues (sent with the next step, then the identity again).
+    order: Vec<i64>,
     cross: Vec<(TValue, TValue)>,
 }
 
@@ -64,6 +69,7 @@ impl<'a> Session<'a> {
             batch,
             past: 0,
             cache,
+            order: (0..batch as i64).collect(),
             cross: audio.cross.clone(),
         })
     }
@@ -89,15 +95,23 @@ impl<'a> Session<'a> {
             }
         }
         let select: Vec<i64> = select.iter().map(|&i| i as i64).collect();
+        let on_host = self.run.carries();
         let mut inputs: TVec<TValue> = tvec![
             Tensor::from_shape(&[self.batch, n_new], &toks)?.into_tvalue(),
             Tensor::from_shape(&[n_new], &positions)?.into_tvalue(),
             Tensor::from_shape(&[n_new, n_new], &mask)?.into_tvalue(),
             Tensor::from_shape(&[select.len()], &select)?.into_tvalue(),
         ];
-        // The cross-attention inputs are the window's: the same on every step.
-        let mut constant = Vec::with_capacity(2 * self.cross.len());
+        if on_host {
+            inputs.push(Tensor::from_shape(&[self.batch], &self.order)?.into_tvalue());
+        }
+        // The cross-attention inputs are the window's: the same on every step. A cache on the
+        // host is sent once, empty; the host carries it from then on.
+        let mut constant = Vec::with_capacity(4 * self.cross.len());
         for ((k, v), (ck, cv)) in self.cache.iter().zip(&self.cross) {
+            if on_host {
+                constant.extend([inputs.len(), inputs.len() + 1]);
+            }
             inputs.push(k.clone());
             inputs.push(v.clone());
             constant.extend([inputs.len(), inputs.len() + 1]);
@@ -105,15 +119,19 @@ impl<'a> Session<'a> {
             inputs.push(cv.clone());
         }
         let outputs = self.run.run(inputs, &constant)?;
-        let layers = self.cache.len();
+        let layers = if on_host { 0 } else { self.cache.len() };
         if outputs.len() < 2 * layers + 1 {
             return Err(Error::Inference("decoder graph outputs missing".into()));
         }
         let mut outputs = outputs.into_iter();
-        for layer in self.cache.iter_mut() {
-            let k = outputs.next().expect("checked length");
-            let v = outputs.next().expect("checked length");
-            *layer = (k, v);
+        if on_host {
+            self.order = (0..self.batch as i64).collect();
+        } else {
+            for layer in self.cache.iter_mut() {
+                let k = outputs.next().expect("checked length");
+                let v = outputs.next().expect("checked length");
+                *layer = (k, v);
+            }
         }
         self.past += n_new;
         let logits = outputs.next().expect("checked length");
@@ -128,6 +146,12 @@ impl<'a> Session<'a> {
     /// Keep batch rows `rows` (beam reordering, dropping finished samples).
     pub(crate) fn reorder(&mut self, rows: &[usize]) -> Result<(), Error> {
         if rows.len() == self.batch && rows.iter().enumerate().all(|(i, &r)| i == r) {
+            return Ok(());
+        }
+        if self.run.carries() {
+            // Reordered on the host, in the next step's graph.
+            self.order = rows.iter().map(|&r| self.order[r]).collect();
+            self.batch = rows.len();
             return Ok(());
         }
         for (k, v) in self.cache.iter_mut() {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sha2::{Digest, Sha256};
 use tract_linalg::multithread::{Executor, multithread_tract_scope};
 use tract_onnx::prelude::*;
-use vox_nn::Preparation;
+use vox_nn::{Carry, Preparation};
 
 /// Prepared graphs kept at once. A component loads one per model or voice; past this the one
 /// used longest ago and held by no instance is dropped.
@@ -240,11 +240,21 @@ pub enum Prepared {
     Onnx(OnnxGraph),
 }
 
-/// A plain ONNX graph, optimised, with its inputs' and outputs' names in order.
+/// A plain ONNX graph, optimised, with its inputs' and outputs' names in order, and the
+/// outputs its execution contexts carry to their next computation.
 pub struct OnnxGraph {
     plan: Arc<TypedRunnableModel>,
     inputs: Vec<String>,
     outputs: Vec<String>,
+    carry: Vec<Carry>,
+}
+
+/// What one computation gives: the outputs returned to the component, and the carried ones
+/// (by the input they become), which stay on the host.
+#[derive(Default)]
+pub struct Computed {
+    pub returned: Vec<(String, vox_nn::Tensor)>,
+    pub carried: Vec<(String, TValue)>,
 }
 
 impl Prepared {
@@ -268,7 +278,7 @@ impl Prepared {
                     .map(|voice| Prepared::Piper(Box::new(voice)))
                     .map_err(|e| e.to_string())
             }
-            Preparation::Onnx => OnnxGraph::new(onnx).map(Prepared::Onnx),
+            Preparation::Onnx { carry } => OnnxGraph::new(onnx, carry).map(Prepared::Onnx),
         }
     }
 
@@ -281,12 +291,12 @@ impl Prepared {
     }
 
     /// Runs the graph on the named `inputs`.
-    pub fn compute(
-        &self,
-        inputs: &[(String, TValue)],
-    ) -> Result<Vec<(String, vox_nn::Tensor)>, String> {
+    pub fn compute(&self, inputs: &[(String, TValue)]) -> Result<Computed, String> {
         match self {
-            Prepared::Piper(voice) => piper(voice, inputs),
+            Prepared::Piper(voice) => Ok(Computed {
+                returned: piper(voice, inputs)?,
+                carried: Vec::new(),
+            }),
             Prepared::Onnx(graph) => graph.run(inputs),
         }
     }
@@ -327,8 +337,9 @@ fn piper(
 }
 
 impl OnnxGraph {
-    /// Parsed with vox-whisper's custom ops known (its graphs use them), then optimised.
-    fn new(onnx: &[u8]) -> Result<Self, String> {
+    /// Parsed with vox-whisper's custom ops known (its graphs use them), then optimised; each
+    /// carry must name one of its outputs and one of its inputs.
+    fn new(onnx: &[u8], carry: Vec<Carry>) -> Result<Self, String> {
         let err = |e: TractError| format!("{e:#}");
         let model = vox_whisper::quant::onnx()
             .model_for_read(&mut &onnx[..])
@@ -351,6 +362,14 @@ impl OnnxGraph {
                     .unwrap_or_else(|| model.node(o.node).name.clone())
             })
             .collect();
+        let outputs: Vec<String> = outputs;
+        for Carry { output, input } in &carry {
+            if !outputs.contains(output) || !inputs.contains(input) {
+                return Err(format!(
+                    "carry `{output}` → `{input}`: the graph has no such output or input"
+                ));
+            }
+        }
         let plan = model
             .into_optimized()
             .map_err(err)?
@@ -360,10 +379,11 @@ impl OnnxGraph {
             plan,
             inputs,
             outputs,
+            carry,
         })
     }
 
-    fn run(&self, given: &[(String, TValue)]) -> Result<Vec<(String, vox_nn::Tensor)>, String> {
+    fn run(&self, given: &[(String, TValue)]) -> Result<Computed, String> {
         let values = self
             .inputs
             .iter()
@@ -374,13 +394,17 @@ impl OnnxGraph {
             })
             .collect::<Result<TVec<TValue>, String>>()?;
         let outputs = self.plan.run(values).map_err(|e| format!("{e:#}"))?;
-        self.outputs
-            .iter()
-            .zip(outputs)
-            .map(|(name, value)| {
-                let tensor = vox_nn::Tensor::from_tract(name, &value).map_err(|e| e.to_string())?;
-                Ok((name.clone(), tensor))
-            })
-            .collect()
+        let mut computed = Computed::default();
+        for (name, value) in self.outputs.iter().zip(outputs) {
+            match self.carry.iter().find(|c| c.output == *name) {
+                Some(carry) => computed.carried.push((carry.input.clone(), value)),
+                None => {
+                    let tensor =
+                        vox_nn::Tensor::from_tract(name, &value).map_err(|e| e.to_string())?;
+                    computed.returned.push((name.clone(), tensor));
+                }
+            }
+        }
+        Ok(computed)
     }
 }

@@ -25,7 +25,7 @@ use wasmtime_wasi_nn::wit::{ExecutionTarget, GraphEncoding, TensorType, WasiNnCt
 use wasmtime_wasi_nn::{Backend, ExecutionContext, Graph, GraphRegistry, Tensor};
 
 use self::graphs::Prepared;
-pub use self::graphs::{GraphCache, MAX_CACHED_GRAPHS};
+pub use self::graphs::{Computed, GraphCache, MAX_CACHED_GRAPHS};
 
 /// One store's `wasi:nn`, for an instance of `component`: the shared cache behind a backend
 /// for the ONNX encoding, and the graphs the component named, for `load-by-name`.
@@ -119,7 +119,9 @@ impl BackendGraph for LoadedGraph {
 
 /// One execution context: the last value given for each input, which a computation that leaves
 /// the input out runs on (vox-nn's protocol: a decoder session sends its window's cross-attention
-/// inputs once), and the last computation's outputs (for the by-index calls).
+/// inputs once), the graph's carried outputs stored as those inputs (its self-attention cache
+/// stays here between token steps), and the last computation's returned outputs (for the
+/// by-index calls).
 struct Context {
     prepared: Arc<Prepared>,
     cache: Arc<GraphCache>,
@@ -132,19 +134,35 @@ impl Context {
         let value = from_wasi(tensor)
             .and_then(|t| t.to_tract(&name).map_err(|e| e.to_string()))
             .map_err(|e| fail(call, e))?;
-        match self.remembered.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, slot)) => *slot = value.into_tvalue(),
-            None => self.remembered.push((name, value.into_tvalue())),
-        }
+        self.keep(name, value.into_tvalue());
         Ok(())
     }
 
-    fn run(&self) -> Result<Vec<(String, vox_nn::Tensor)>, BackendError> {
-        // Shared, not copied: the values are reference-counted.
-        let (prepared, inputs) = (self.prepared.clone(), self.remembered.clone());
-        self.cache
-            .compute(move || prepared.compute(&inputs))
-            .map_err(|e| fail("compute", e))
+    fn keep(&mut self, name: String, value: TValue) {
+        match self.remembered.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.remembered.push((name, value)),
+        }
+    }
+
+    /// Runs the graph on the remembered inputs; keeps what it carries, returns the rest.
+    fn run(&mut self) -> Result<Vec<(String, vox_nn::Tensor)>, BackendError> {
+        // Moved into the job and back, not copied: a carried value (the decoder's cache) must
+        // be held only once when the next step's graph extends it.
+        let (prepared, inputs) = (self.prepared.clone(), std::mem::take(&mut self.remembered));
+        let (inputs, computed) = self
+            .cache
+            .compute(move || {
+                let computed = prepared.compute(&inputs);
+                Ok((inputs, computed))
+            })
+            .map_err(|e| fail("compute", e))?;
+        self.remembered = inputs;
+        let Computed { returned, carried } = computed.map_err(|e| fail("compute", e))?;
+        for (input, value) in carried {
+            self.keep(input, value);
+        }
+        Ok(returned)
     }
 }
 

@@ -95,6 +95,7 @@ async fn handle(req: Request) -> impl IntoResponse {
                 &query("prepare"),
                 &query("input"),
                 &query("dims"),
+                query("times").parse().unwrap_or(1),
             ))
         }
         "chain" => chain(req, &query("to")).await,
@@ -220,9 +221,10 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Loads the body as a graph through wasi:nn (with `prepare`, when given, as the preparation
-/// builder) and runs it on an f32 input of ones shaped `dims`; answers with the outputs'
-/// values or the error the host returned.
-fn nn(graph: Vec<u8>, prepare: &str, input: &str, dims: &str) -> serde_json::Value {
+/// builder) and runs it on an f32 input of ones shaped `dims`, then `times - 1` more times in
+/// the same context sending no input (the host's remembered or carried values); answers with
+/// the last computation's outputs or the error the host returned.
+fn nn(graph: Vec<u8>, prepare: &str, input: &str, dims: &str, times: usize) -> serde_json::Value {
     let mut builders = vec![graph];
     if !prepare.is_empty() {
         builders.push(prepare.as_bytes().to_vec());
@@ -231,8 +233,11 @@ fn nn(graph: Vec<u8>, prepare: &str, input: &str, dims: &str) -> serde_json::Val
     let run = || -> Result<serde_json::Value, vox_nn::NnError> {
         let context = vox_nn::client::load(&builders)?.context()?;
         let ones = vec![1.0; dims.iter().product()];
-        let outputs =
+        let mut outputs =
             context.compute(vec![(input.to_string(), vox_nn::Tensor::f32(&dims, &ones))])?;
+        for _ in 1..times {
+            outputs = context.compute(Vec::new())?;
+        }
         let mut values = serde_json::Map::new();
         for (name, tensor) in outputs {
             values.insert(name.clone(), tensor.to_f32(&name)?.into());
