@@ -81,8 +81,15 @@ def concurrent(server: VoxServer, request: tuple, clients: int) -> list[int]:
     return statuses
 
 
+# Memory is read this long after the requests end (and after start-up): `vox up` hands its
+# heap's freed pages back to the system once inference has been quiet for 0.25 s
+# (host/src/runtime/nn/trim.rs), so what is read is what the process holds, not what it freed.
+SETTLE_S = 1.0
+
+
 def instances_memory(server: VoxServer, request: tuple, instances: int) -> InstancesMemory:
     statuses = concurrent(server, request, instances)
+    time.sleep(SETTLE_S)
     now = server.memory_kb
     return InstancesMemory(rss_kb=now.rss_kb, pss_kb=now.pss_kb, statuses=statuses)
 
@@ -94,6 +101,7 @@ def memory(root: Path, log_dir: Path, manifest: Path, flags: tuple[str, ...], ki
     request = asr_request(clip, beam_size=1) if kind == "asr" else tts_request()
     flags = (*flags, "--max-instance-concurrency", "1")
     with VoxServer(root, log_dir, manifest=manifest, extra_flags=flags) as server:
+        time.sleep(SETTLE_S)
         idle = server.memory_kb
         one = instances_memory(server, request, 1)
         four = instances_memory(server, request, 4)

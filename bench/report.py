@@ -394,7 +394,8 @@ def preinit_tables(preinit: dict) -> list[str]:
             rows.append([kind, mode, mib(m["idle"]["pss_kb"]), mib(one["pss_kb"]), mib(four["pss_kb"]),
                          fmt(four["pss_kb"] / one["pss_kb"]), mib(one["rss_kb"]), mib(four["rss_kb"])])
     lines += ["", "Memory of the whole `vox up` process (`--max-instance-concurrency 1`, so concurrent requests "
-              "get their own instances), MiB. PSS counts a page shared by several instances once; RSS counts "
+              "get their own instances), MiB, read a second after start-up and after the requests end (the "
+              "instances still live). PSS counts a page shared by several instances once; RSS counts "
               "it once per instance mapping it:", ""]
     lines += table(["component", "build", "PSS idle", "PSS 1 instance", "PSS 4 instances", "4 / 1",
                     "RSS 1", "RSS 4"], rows)

@@ -9,6 +9,8 @@ use tract_linalg::multithread::{Executor, multithread_tract_scope};
 use tract_onnx::prelude::*;
 use vox_nn::{Carry, Preparation};
 
+use super::trim::Trimmer;
+
 /// Prepared graphs kept at once. A component loads one per model or voice; past this the one
 /// used longest ago and held by no instance is dropped.
 pub const MAX_CACHED_GRAPHS: usize = 16;
@@ -27,6 +29,7 @@ pub struct GraphCache {
     names: Mutex<Vec<(Name, Key)>>,
     executor: Executor,
     workers: Workers,
+    trimmer: Trimmer,
 }
 
 /// A graph's name within one component's namespace.
@@ -44,6 +47,7 @@ impl GraphCache {
             names: Mutex::new(Vec::new()),
             executor,
             workers: Workers::new(threads.max(1)),
+            trimmer: Trimmer::start(),
         }
     }
 
@@ -118,6 +122,7 @@ impl GraphCache {
         work: impl FnOnce() -> Result<R, String> + Send,
     ) -> Result<R, String> {
         let executor = self.executor.clone();
+        let _worked = Worked(&self.trimmer);
         off_the_runtime(move || {
             std::thread::scope(|scope| {
                 std::thread::Builder::new()
@@ -140,6 +145,7 @@ impl GraphCache {
         work: impl FnOnce() -> Result<R, String> + Send + 'static,
     ) -> Result<R, String> {
         let executor = self.executor.clone();
+        let _worked = Worked(&self.trimmer);
         off_the_runtime(|| {
             self.workers
                 .run(move || multithread_tract_scope(executor, work))
@@ -153,6 +159,15 @@ impl GraphCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Tells the trimmer when a piece of work ends, however it ends.
+struct Worked<'a>(&'a Trimmer);
+
+impl Drop for Worked<'_> {
+    fn drop(&mut self) {
+        self.0.worked();
     }
 }
 

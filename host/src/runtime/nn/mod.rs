@@ -9,9 +9,11 @@
 //! again by the component's later instances (`load-by-name`, from [`Named`]); an execution
 //! context remembers its inputs between computations. A failure — bytes that do not parse,
 //! tensors of the wrong shape, a panic inside tract — is an error returned to the component and
-//! logged once here, never a host crash.
+//! logged once here, never a host crash. Once inference goes quiet, the heap's freed pages go
+//! back to the system (`trim`).
 
 mod graphs;
+mod trim;
 
 use std::collections::HashMap;
 use std::sync::Arc;
