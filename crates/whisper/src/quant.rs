@@ -340,7 +340,7 @@ impl Int8Linear {
         // `--inference-threads`; one thread in a component) on whole rows: each value is
         // computed the same way whatever the split, so the threads change no bit of it.
         let mut yt = vec![0f32; n * m];
-        tract_onnx::prelude::multithread::par_chunks_mut(&mut yt, m, n * k, |first, chunk| {
+        let rows = |first: usize, chunk: &mut [f32]| -> TractResult<()> {
             let mut acc = [0i32; BLOCK];
             let rows = chunk.len() / m;
             for b0 in (0..rows).step_by(BLOCK) {
@@ -359,7 +359,14 @@ impl Int8Linear {
                 }
             }
             Ok(())
-        })?;
+        };
+        // A product too small to pay for waking the pool's threads (a token step's attention
+        // projections) runs here; the logits projection and a prompt's many rows split.
+        if m * n * k < PARALLEL_MIN_MACS {
+            rows(0, &mut yt)?;
+        } else {
+            tract_onnx::prelude::multithread::par_chunks_mut(&mut yt, m, n * k, rows)?;
+        }
         let mut y = vec![0f32; m * n];
         for (r, col) in yt.chunks_exact(m).enumerate() {
             for (i, &v) in col.iter().enumerate() {
@@ -369,6 +376,9 @@ impl Int8Linear {
         Ok(y)
     }
 }
+
+/// Multiply-adds from which an op's output rows are split over tract's executor.
+const PARALLEL_MIN_MACS: usize = 1 << 22;
 
 /// Output rows computed together against one activation row.
 const BLOCK: usize = 4;
