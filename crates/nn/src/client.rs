@@ -7,7 +7,7 @@ mod bindings {
 
 use bindings::wasi::nn::{errors, graph, inference, tensor};
 
-use crate::{Element, NnError, Tensor};
+use crate::{Element, NnError, Tensor, TensorView};
 
 /// A graph the host has loaded (and prepared, or found prepared in its cache).
 pub struct Graph(graph::Graph);
@@ -44,6 +44,21 @@ pub struct Context(inference::GraphExecutionContext);
 impl Context {
     /// Runs the graph on `inputs`; the outputs come back by name.
     pub fn compute(&self, inputs: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, NnError> {
+        self.compute_views(inputs.iter().map(|(name, t)| (name.as_str(), t.view())))?
+            .into_iter()
+            .map(|(name, output)| {
+                let tensor = output.read(&name)?;
+                Ok((name, tensor))
+            })
+            .collect()
+    }
+
+    /// Runs the graph on borrowed `inputs` (the host copies each one's bytes straight out of
+    /// this component's memory); the outputs stay with the host until each is read.
+    pub fn compute_views<'a>(
+        &self,
+        inputs: impl IntoIterator<Item = (&'a str, TensorView<'a>)>,
+    ) -> Result<Vec<(String, Output)>, NnError> {
         let inputs = inputs
             .into_iter()
             .map(|(name, t)| {
@@ -51,36 +66,45 @@ impl Context {
                     Element::F32 => tensor::TensorType::Fp32,
                     Element::I64 => tensor::TensorType::I64,
                 };
-                (name, tensor::Tensor::new(&t.dims, ty, &t.data))
+                (name.to_string(), tensor::Tensor::new(&t.dims, ty, t.data))
             })
             .collect();
         let outputs = self.0.compute(inputs).map_err(error)?;
-        outputs
+        Ok(outputs
             .into_iter()
-            .map(|(name, t)| {
-                let element = match t.ty() {
-                    tensor::TensorType::Fp32 => Element::F32,
-                    tensor::TensorType::I64 => Element::I64,
-                    other => {
-                        return Err(NnError::Tensor {
-                            name,
-                            message: format!("unexpected element type {other:?}"),
-                        });
-                    }
-                };
-                let tensor = Tensor {
-                    dims: t.dimensions(),
-                    element,
-                    data: t.data(),
-                };
-                Ok((name, tensor))
-            })
-            .collect()
+            .map(|(name, t)| (name, Output(t)))
+            .collect())
+    }
+}
+
+/// A computation's output, held by the host until [`Output::read`] copies it here: reading
+/// outputs one at a time, each converted before the next is read, keeps one copy of them in
+/// the component at a time (a window's cross-attention keys and values are 18 MB for tiny.en).
+pub struct Output(tensor::Tensor);
+
+impl Output {
+    /// The output's value, `name` naming it in errors.
+    pub fn read(&self, name: &str) -> Result<Tensor, NnError> {
+        let element = match self.0.ty() {
+            tensor::TensorType::Fp32 => Element::F32,
+            tensor::TensorType::I64 => Element::I64,
+            other => {
+                return Err(NnError::Tensor {
+                    name: name.to_string(),
+                    message: format!("unexpected element type {other:?}"),
+                });
+            }
+        };
+        Ok(Tensor {
+            dims: self.0.dimensions(),
+            element,
+            data: self.0.data(),
+        })
     }
 }
 
 /// Takes the output `name` out of a computation's outputs.
-pub fn take(outputs: &mut Vec<(String, Tensor)>, name: &str) -> Result<Tensor, NnError> {
+pub fn take<T>(outputs: &mut Vec<(String, T)>, name: &str) -> Result<T, NnError> {
     let at = outputs
         .iter()
         .position(|(n, _)| n == name)

@@ -19,7 +19,7 @@ mod error;
 mod tensor;
 
 pub use error::NnError;
-pub use tensor::{Element, Tensor};
+pub use tensor::{Element, Tensor, TensorView};
 
 use serde::{Deserialize, Serialize};
 

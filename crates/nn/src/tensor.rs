@@ -9,6 +9,16 @@ pub enum Element {
     I64,
 }
 
+impl Element {
+    /// Bytes per value.
+    pub fn width(self) -> usize {
+        match self {
+            Element::F32 => 4,
+            Element::I64 => 8,
+        }
+    }
+}
+
 /// A named graph input or output's value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
@@ -17,7 +27,25 @@ pub struct Tensor {
     pub data: Vec<u8>,
 }
 
+/// A tensor's dimensions, element type and little-endian bytes, borrowed: what a guest hands to
+/// the host without copying the bytes first (the host copies them out of the guest's memory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorView<'a> {
+    pub dims: Vec<u32>,
+    pub element: Element,
+    pub data: &'a [u8],
+}
+
 impl Tensor {
+    /// This tensor, borrowed.
+    pub fn view(&self) -> TensorView<'_> {
+        TensorView {
+            dims: self.dims.clone(),
+            element: self.element,
+            data: &self.data,
+        }
+    }
+
     pub fn f32(dims: &[usize], values: &[f32]) -> Self {
         Self::new(
             dims,
@@ -48,7 +76,7 @@ impl Tensor {
 
     /// The values of an f32 tensor whose byte length matches its dimensions.
     pub fn to_f32(&self, name: &str) -> Result<Vec<f32>, NnError> {
-        self.check(name, Element::F32, 4)?;
+        self.check(name, Element::F32, Element::F32.width())?;
         Ok(self
             .data
             .chunks_exact(4)
@@ -58,7 +86,7 @@ impl Tensor {
 
     /// The values of an i64 tensor whose byte length matches its dimensions.
     pub fn to_i64(&self, name: &str) -> Result<Vec<i64>, NnError> {
-        self.check(name, Element::I64, 8)?;
+        self.check(name, Element::I64, Element::I64.width())?;
         Ok(self
             .data
             .chunks_exact(8)
@@ -113,14 +141,59 @@ impl Tensor {
     /// This tensor as tract's, named `name` in errors (its bytes are copied: wasm32 does not
     /// promise them tract's alignment).
     pub fn to_tract(&self, name: &str) -> Result<tract_data::prelude::Tensor, NnError> {
+        use tract_data::prelude::Tensor as TractTensor;
         let shape = self.shape();
+        // On a little-endian machine the bytes are the values as they lie in memory: copied
+        // once, into tract's aligned storage, with no vector of values in between.
+        #[cfg(target_endian = "little")]
+        let tensor = {
+            self.check(name, self.element, self.element.width())?;
+            // SAFETY: f32 and i64 take any bit pattern, and `check` matched the length.
+            match self.element {
+                Element::F32 => unsafe { TractTensor::from_raw::<f32>(&shape, &self.data) },
+                Element::I64 => unsafe { TractTensor::from_raw::<i64>(&shape, &self.data) },
+            }
+        };
+        #[cfg(not(target_endian = "little"))]
         let tensor = match self.element {
-            Element::F32 => tract_data::prelude::Tensor::from_shape(&shape, &self.to_f32(name)?),
-            Element::I64 => tract_data::prelude::Tensor::from_shape(&shape, &self.to_i64(name)?),
+            Element::F32 => TractTensor::from_shape(&shape, &self.to_f32(name)?),
+            Element::I64 => TractTensor::from_shape(&shape, &self.to_i64(name)?),
         };
         tensor.map_err(|e| NnError::Tensor {
             name: name.to_string(),
             message: format!("{e:#}"),
+        })
+    }
+}
+
+#[cfg(all(feature = "tract", target_endian = "little"))]
+impl<'a> TensorView<'a> {
+    /// tract's f32 or i64 `tensor` as it lies in memory, named `name` in errors: on a
+    /// little-endian machine (wasm32, x86-64, aarch64) its bytes are already wasi:nn's, so a
+    /// window's cross-attention inputs (18 MB for tiny.en) cross without a second copy in the
+    /// component.
+    pub fn from_tract(
+        name: &str,
+        tensor: &'a tract_data::prelude::Tensor,
+    ) -> Result<Self, NnError> {
+        use tract_data::prelude::DatumType;
+        let fail = |message: String| NnError::Tensor {
+            name: name.to_string(),
+            message,
+        };
+        let element = match tensor.datum_type() {
+            DatumType::F32 => Element::F32,
+            DatumType::I64 => Element::I64,
+            other => return Err(fail(format!("is {other:?}; a view holds f32 or i64"))),
+        };
+        let data = tensor
+            .try_as_plain_ram()
+            .map_err(|e| fail(format!("{e:#}")))?
+            .as_bytes();
+        Ok(Self {
+            dims: tensor.shape().iter().map(|&d| d as u32).collect(),
+            element,
+            data,
         })
     }
 }
@@ -143,6 +216,28 @@ mod tests {
         assert_eq!(t.to_f32("x").unwrap(), [1.0, -2.5, 0.0, f32::MAX]);
         let t = Tensor::i64(&[3], &[0, -1, i64::MAX]);
         assert_eq!(t.to_i64("ids").unwrap(), [0, -1, i64::MAX]);
+    }
+
+    #[cfg(all(feature = "tract", target_endian = "little"))]
+    #[test]
+    fn a_view_of_a_tract_tensor_holds_the_bytes_a_copy_would() {
+        let values = [1.0f32, -2.5, 0.0, f32::MIN_POSITIVE, 7.0, 8.0];
+        let tract = tract_data::prelude::Tensor::from_shape(&[2, 3], &values).unwrap();
+        let view = TensorView::from_tract("x", &tract).unwrap();
+        assert_eq!(view, Tensor::f32(&[2, 3], &values).view());
+        let ids = tract_data::prelude::Tensor::from_shape(&[2], &[3i64, -4]).unwrap();
+        assert_eq!(
+            TensorView::from_tract("ids", &ids).unwrap(),
+            Tensor::i64(&[2], &[3, -4]).view()
+        );
+        let bytes = tract_data::prelude::Tensor::from_shape(&[1], &[1u8]).unwrap();
+        assert!(TensorView::from_tract("b", &bytes).is_err());
+        // And back: the bytes become the same tract tensors; a short one is a named error.
+        assert_eq!(Tensor::f32(&[2, 3], &values).to_tract("x").unwrap(), tract);
+        assert_eq!(Tensor::i64(&[2], &[3, -4]).to_tract("ids").unwrap(), ids);
+        let mut short = Tensor::f32(&[2, 3], &values);
+        short.data.pop();
+        assert!(matches!(short.to_tract("x"), Err(NnError::Tensor { .. })));
     }
 
     #[test]

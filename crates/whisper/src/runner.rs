@@ -160,23 +160,28 @@ impl Remote {
                 self.inputs.len()
             )));
         }
+        // Borrowed, not copied: the host reads each input out of this instance's memory, so
+        // a window's cross-attention inputs are not held twice here at its first step.
         let named = inputs
             .iter()
             .enumerate()
             .filter(|&(i, _)| send(i))
             .map(|(i, value)| {
-                let name = &self.inputs[i];
+                let name = self.inputs[i].as_str();
                 Ok((
-                    name.clone(),
-                    vox_nn::Tensor::from_tract(name, value).map_err(nn_error)?,
+                    name,
+                    vox_nn::TensorView::from_tract(name, value).map_err(nn_error)?,
                 ))
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let mut outputs = context.compute(named).map_err(nn_error)?;
+        let mut outputs = context.compute_views(named).map_err(nn_error)?;
         self.outputs
             .iter()
             .map(|name| {
-                let tensor = vox_nn::client::take(&mut outputs, name).map_err(nn_error)?;
+                // Read and converted one at a time: one output's bytes at most are held
+                // beside the converted ones.
+                let output = vox_nn::client::take(&mut outputs, name).map_err(nn_error)?;
+                let tensor = output.read(name).map_err(nn_error)?;
                 Ok(tensor.to_tract(name).map_err(nn_error)?.into_tvalue())
             })
             .collect()
