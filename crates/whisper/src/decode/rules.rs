@@ -65,6 +65,10 @@ impl LogitRules<'_> {
                 let text_max = lp[..ts].iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 if log_sum_exp(&lp[ts..]) > text_max {
                     logits[..ts].fill(off);
+                } else {
+                    // The logits are unchanged since: these are their log-probabilities, and a
+                    // second pass over the vocabulary would compute the same bits.
+                    return lp;
                 }
             }
         }
