@@ -129,7 +129,19 @@ impl Tensor {
         };
         let shape = tensor.shape();
         match tensor.datum_type() {
+            // The bytes as they lie, copied whole (the host returns a step's logits this way).
+            #[cfg(target_endian = "little")]
+            DatumType::F32 | DatumType::I64 => {
+                let view = TensorView::from_tract(name, tensor)?;
+                Ok(Self {
+                    dims: view.dims,
+                    element: view.element,
+                    data: view.data.to_vec(),
+                })
+            }
+            #[cfg(not(target_endian = "little"))]
             DatumType::F32 => Ok(Self::f32(shape, plain::<f32>(tensor).map_err(fail)?)),
+            #[cfg(not(target_endian = "little"))]
             DatumType::I64 => Ok(Self::i64(shape, plain::<i64>(tensor).map_err(fail)?)),
             _ => {
                 let cast = tensor.cast_to::<f32>().map_err(fail)?;
@@ -225,6 +237,10 @@ mod tests {
         let tract = tract_data::prelude::Tensor::from_shape(&[2, 3], &values).unwrap();
         let view = TensorView::from_tract("x", &tract).unwrap();
         assert_eq!(view, Tensor::f32(&[2, 3], &values).view());
+        assert_eq!(
+            Tensor::from_tract("x", &tract).unwrap(),
+            Tensor::f32(&[2, 3], &values)
+        );
         let ids = tract_data::prelude::Tensor::from_shape(&[2], &[3i64, -4]).unwrap();
         assert_eq!(
             TensorView::from_tract("ids", &ids).unwrap(),
@@ -232,6 +248,11 @@ mod tests {
         );
         let bytes = tract_data::prelude::Tensor::from_shape(&[1], &[1u8]).unwrap();
         assert!(TensorView::from_tract("b", &bytes).is_err());
+        // Other types are carried as f32 by the owned conversion.
+        assert_eq!(
+            Tensor::from_tract("b", &bytes).unwrap(),
+            Tensor::f32(&[1], &[1.0])
+        );
         // And back: the bytes become the same tract tensors; a short one is a named error.
         assert_eq!(Tensor::f32(&[2, 3], &values).to_tract("x").unwrap(), tract);
         assert_eq!(Tensor::i64(&[2], &[3, -4]).to_tract("ids").unwrap(), ids);

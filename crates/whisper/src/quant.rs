@@ -342,9 +342,9 @@ impl Int8Linear {
         let mut yt = vec![0f32; n * m];
         let rows = |first: usize, chunk: &mut [f32]| -> TractResult<()> {
             let mut acc = [0i32; BLOCK];
-            let rows = chunk.len() / m;
-            for b0 in (0..rows).step_by(BLOCK) {
-                let b1 = (b0 + BLOCK).min(rows);
+            let count = chunk.len() / m;
+            for b0 in (0..count).step_by(BLOCK) {
+                let b1 = (b0 + BLOCK).min(count);
                 let (r0, r1) = (first + b0, first + b1);
                 let wb = &w[r0 * k..r1 * k];
                 for (i, xr) in xq.chunks_exact(k).enumerate() {

@@ -366,7 +366,7 @@ impl OnnxGraph {
                 .collect()
         };
         let inputs = names(model.input_outlets().map_err(err)?);
-        let outputs = model
+        let outputs: Vec<String> = model
             .output_outlets()
             .map_err(err)?
             .iter()
@@ -377,7 +377,6 @@ impl OnnxGraph {
                     .unwrap_or_else(|| model.node(o.node).name.clone())
             })
             .collect();
-        let outputs: Vec<String> = outputs;
         for Carry { output, input } in &carry {
             if !outputs.contains(output) || !inputs.contains(input) {
                 return Err(format!(
