@@ -10,7 +10,7 @@ use vox_fuzz::{alloc, runner, targets};
 static ALLOC: alloc::Counting = alloc::Counting;
 
 fn fuzz(name: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..");
     let mut target = match targets::by_name(name, &root) {
         Ok(t) => t,
         Err(why) => {

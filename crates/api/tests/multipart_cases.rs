@@ -62,7 +62,8 @@ fn load(path: &Path) -> Case {
 
 #[test]
 fn multipart_cases() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/multipart");
+    let dir = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("tests/multipart");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

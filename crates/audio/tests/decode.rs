@@ -10,7 +10,7 @@ use vox_audio::{
 };
 
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("tests")
         .join(name)
 }

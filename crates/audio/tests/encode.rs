@@ -8,7 +8,8 @@ use vox_audio::{DecodeOptions, Encoding, StreamEncoder, decode};
 
 /// The 4.83 s utterance at a Piper voice's rate.
 fn speech_22k() -> Vec<f32> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speech-c.wav");
+    let path = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("tests/fixtures/speech-c.wav");
     let bytes = std::fs::read(path).unwrap();
     decode(&bytes, &DecodeOptions::default().with_sample_rate(22_050))
         .unwrap()

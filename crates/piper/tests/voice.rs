@@ -8,7 +8,7 @@ use vox_piper::{Buckets, PiperError, Speaker, SynthesisParams, Voice, VoiceOptio
 const VOICE: &str = "models/voices/en_US-joe-medium.onnx";
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
 }
 
 /// One voice for all tests; two buckets keep plan building short.
@@ -35,7 +35,8 @@ struct Reference {
 }
 
 fn reference() -> Reference {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("tests/fixtures");
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
             .unwrap();

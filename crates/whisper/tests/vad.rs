@@ -14,7 +14,8 @@ fn reference() -> serde_json::Value {
 }
 
 fn vad() -> Vad {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/vad");
+    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../models/vad");
     assert!(
         dir.join("silero_encoder_v5.onnx").exists(),
         "Silero VAD not found in {}: run `make models` at the workspace root first",

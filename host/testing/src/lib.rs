@@ -13,12 +13,18 @@ use std::time::Duration;
 /// pre-initialised ones of hundreds of megabytes included.
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The workspace root (where `spin.toml` and `target/` live).
+/// The workspace root (where `spin.toml` and `target/` live): the nearest folder holding
+/// `Cargo.lock` above the package whose test runs. Found when the test runs, not when this
+/// crate is compiled: a shared target folder may hold this crate compiled in another checkout.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .expect("cargo runs tests in their package, with CARGO_MANIFEST_DIR set");
+    package
         .ancestors()
-        .nth(2)
-        .expect("host/testing sits two levels below the workspace root")
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .expect("the test's package sits in the workspace")
         .to_path_buf()
 }
 

@@ -24,7 +24,10 @@ pub fn data_dir() -> &'static Path {
 fn espeak_sources() -> PathBuf {
     let output = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg(
+            Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+                .join("Cargo.toml"),
+        )
         .output()
         .expect("run cargo metadata");
     assert!(

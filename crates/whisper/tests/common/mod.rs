@@ -8,7 +8,7 @@ use vox_whisper::Model;
 
 /// Workspace-relative directory of a bundled model, or a panic telling how to get it.
 pub fn model_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("../../models/whisper")
         .join(name);
     assert!(
@@ -26,7 +26,7 @@ pub fn tiny_en() -> &'static Model {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("tests/fixtures")
         .join(name)
 }
