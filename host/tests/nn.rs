@@ -1,7 +1,8 @@
 //! `wasi:nn` as `vox up` gives it to components, over real HTTP against the probe: a graph the
 //! component sends runs on the host, outputs it carries stay there for the next computation,
-//! and bad graphs, preparations or tensors come back to the component as errors while the host
-//! keeps serving.
+//! outputs it holds are taken by another graph's context by their key (in the same instance
+//! only), and bad graphs, preparations or tensors come back to the component as errors while
+//! the host keeps serving.
 
 mod support;
 
@@ -61,6 +62,17 @@ fn carrying_graph() -> Vec<u8> {
         node: vec![node("Add", &["x", "x"], "y"), node("Identity", &["y"], "z")],
         input: vec![value("x", &[2])],
         output: vec![value("y", &[2]), value("z", &[2])],
+        ..Default::default()
+    })
+}
+
+/// `z = y + y` over an f32 `[2]`: reads a value another graph held as `y`.
+fn taking_graph() -> Vec<u8> {
+    model(pb::GraphProto {
+        name: "take".into(),
+        node: vec![node("Add", &["y", "y"], "z")],
+        input: vec![value("y", &[2])],
+        output: vec![value("z", &[2])],
         ..Default::default()
     })
 }
@@ -135,6 +147,12 @@ async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
             carrying_graph(),
         ),
         ("a tensor of the wrong rank", "", "2,1", doubling_graph()),
+        (
+            "a held value the graph does not output",
+            r#"{"prepare":"onnx","hold":["w"]}"#,
+            "2",
+            carrying_graph(),
+        ),
     ] {
         let answer = run(prepare, dims, graph).await;
         let error = answer["error"]
@@ -158,6 +176,47 @@ async fn graphs_run_on_the_host_and_bad_ones_are_errors_to_the_component() {
         serde_json::json!([2.0, 2.0]),
         "{remembered}"
     );
+
+    // A held output stays on the host, its key returned in its place; another graph's context
+    // given only that key takes it as its input: ones doubled by the first, again by the second.
+    let hold = r#"{"prepare":"onnx","hold":["y"]}"#;
+    let take = |key: Option<i64>| {
+        let mut body = carrying_graph();
+        let then = body.len();
+        body.extend(taking_graph());
+        let key = key.map(|k| format!("&key={k}")).unwrap_or_default();
+        let path = format!(
+            "/nn?input=x&dims=2&prepare={}&then={then}{key}",
+            encode(hold)
+        );
+        async move { send(addr, "POST", &path, body).await.json() }
+    };
+    let taken = take(None).await;
+    assert_eq!(
+        taken["first"]["outputs"]["z"],
+        serde_json::json!([2.0, 2.0]),
+        "{taken}"
+    );
+    assert!(
+        taken["first"]["outputs"]["y"].is_null(),
+        "held, not returned: {taken}"
+    );
+    let key = taken["first"]["outputs"][vox_nn::HELD][0]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no key: {taken}"));
+    assert_eq!(
+        taken["then"]["outputs"]["z"],
+        serde_json::json!([4.0, 4.0]),
+        "{taken}"
+    );
+    // A key nothing holds is an error to the component.
+    for key in [0, key + 1000] {
+        let answer = take(Some(key)).await;
+        let error = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("key {key}: {answer}"));
+        assert!(error.starts_with("inference"), "key {key}: {error}");
+    }
 
     // The host is still serving, and the cached graph still runs.
     assert_eq!(get(addr, "/counter").await.status, 200);

@@ -10,6 +10,12 @@
 //! cross-attention keys and values over its token steps) crosses to the host once. A graph may
 //! also name [`Carry`]s: outputs the context keeps as the next computation's inputs instead of
 //! returning them (a decoder's self-attention cache stays on the host between token steps).
+//! And it may name outputs to `hold`: the context keeps them for the instance's other contexts
+//! and returns in their place one output, [`HELD`], an i64 key; a computation given that key as
+//! its input [`HELD`] takes every input it is not given from the held values (an encoder's
+//! cross-attention keys and values stay on the host for the decoder steps of their window).
+//! Held values live as long as the context holding them, or a context that took them; the key
+//! means nothing to another instance.
 //! This mirrors wasmtime-wasi-nn's own split between its `wit` bindings and its backends: the
 //! bindings are wasi:nn's, the backend (host/src/runtime/nn) is Vox's.
 
@@ -51,10 +57,14 @@ pub fn graph_name(what: &str, files: &[&std::path::Path]) -> String {
 pub enum Preparation {
     /// Parsed and optimised as it is; symbolic dimensions stay symbolic. Graphs may use
     /// vox-whisper's custom-domain ops (its int8 matrix products). The outputs in `carry` stay
-    /// in the execution context as inputs of its next computation, and are not returned.
+    /// in the execution context as inputs of its next computation, and are not returned; the
+    /// outputs in `hold` stay on the host for the instance's other contexts, returned as a
+    /// [`HELD`] key instead.
     Onnx {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         carry: Vec<Carry>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hold: Vec<String>,
     },
     /// A Piper voice: `config` is its `.onnx.json` text. Inputs `input` (i64 ids `[1, n]`),
     /// `scales` (f32 `[3]`) and, for multi-speaker voices, `sid` (i64 `[1]`); output `output`,
@@ -64,7 +74,10 @@ pub enum Preparation {
 
 impl Preparation {
     /// A plain ONNX graph with nothing carried.
-    pub const ONNX: Preparation = Preparation::Onnx { carry: Vec::new() };
+    pub const ONNX: Preparation = Preparation::Onnx {
+        carry: Vec::new(),
+        hold: Vec::new(),
+    };
 
     /// The second builder's bytes.
     pub fn to_builder(&self) -> Vec<u8> {
@@ -80,6 +93,10 @@ impl Preparation {
         }
     }
 }
+
+/// The output a computation holding values returns in their place, and the input naming them
+/// to another context of the same instance: an i64 `[1]` key.
+pub const HELD: &str = "vox:held";
 
 /// State an execution context carries from one computation to the next: after each, the value
 /// of output `output` becomes input `input`'s remembered value (as if the caller had sent it),
@@ -140,6 +157,7 @@ mod tests {
                 output: "present".into(),
                 input: "past".into(),
             }],
+            hold: vec!["cross".into()],
         };
         assert_eq!(
             Preparation::from_builder(Some(&carried.to_builder())).unwrap(),

@@ -111,7 +111,7 @@ impl Graphs {
 #[cfg(feature = "wasi-nn")]
 fn on_host(dims: Dims, name: &str, alignment_layers: &[usize]) -> [(String, Io); 2] {
     [
-        (format!("{name}/audio"), audio_io(dims)),
+        (format!("{name}/audio"), audio_io(dims, Cache::OnHost)),
         (
             format!("{name}/decoder"),
             decoder_io(dims, alignment_layers, Cache::OnHost),
@@ -126,7 +126,9 @@ pub enum Cache {
     WithCaller,
     /// In the host's execution context: the step also takes `order`, the past rows each new row
     /// continues, and the host carries each `present_*` output to the next step's `past_*`
-    /// input, so the cache never crosses to the component (vox-nn's [`vox_nn::Carry`]).
+    /// input, so the cache never crosses to the component (vox-nn's [`vox_nn::Carry`]). The
+    /// window's cross-attention keys and values stay there too: the audio graph's context
+    /// holds them, and the step takes them by their key (vox-nn's [`vox_nn::HELD`]).
     OnHost,
 }
 
@@ -139,13 +141,24 @@ fn alignment_layers(ckpt: &Checkpoint) -> Vec<usize> {
     layers
 }
 
-/// The audio graph's: the mel window in, each decoder layer's cross-attention keys and values out.
-pub fn audio_io(dims: Dims) -> Io {
+/// Each decoder layer's cross-attention keys and values.
+fn cross_names(dims: Dims) -> Vec<String> {
+    (0..dims.n_text_layer)
+        .flat_map(|l| [format!("cross_k_{l}"), format!("cross_v_{l}")])
+        .collect()
+}
+
+/// The audio graph's: the mel window in, each decoder layer's cross-attention keys and values
+/// out (held on the host with the decoder's cache there).
+pub fn audio_io(dims: Dims, cache: Cache) -> Io {
+    let outputs = cross_names(dims);
     Io {
         inputs: vec!["mel".into()],
-        outputs: (0..dims.n_text_layer)
-            .flat_map(|l| [format!("cross_k_{l}"), format!("cross_v_{l}")])
-            .collect(),
+        held: match cache {
+            Cache::WithCaller => Vec::new(),
+            Cache::OnHost => outputs.clone(),
+        },
+        outputs,
         carry: Vec::new(),
     }
 }
@@ -186,6 +199,10 @@ pub fn decoder_io(dims: Dims, alignment_layers: &[usize], cache: Cache) -> Io {
         inputs,
         outputs,
         carry,
+        held: match cache {
+            Cache::WithCaller => Vec::new(),
+            Cache::OnHost => cross_names(dims),
+        },
     }
 }
 

@@ -7,12 +7,13 @@ use tract_onnx::prelude::*;
 
 use crate::Error;
 use crate::checkpoint::{Checkpoint, Config, Dims};
+use crate::decode::Cross;
 use crate::decode::{AudioFeatures, Decoder};
 use crate::graph::{self, Graphs};
 use crate::language::LanguageDetector;
 use crate::mel::N_FRAMES;
 use crate::quant::ComputeType;
-use crate::runner::Inference;
+use crate::runner::{Inference, Outputs};
 use crate::tokenizer::Tokenizer;
 use crate::vad::Vad;
 
@@ -101,14 +102,20 @@ impl Model {
         self.tokenizer.multilingual
     }
 
-    /// Run the encoder on one `[n_mels, 3000]` window.
+    /// Run the encoder on one `[n_mels, 3000]` window (its outputs stay on the host when the
+    /// graphs run there).
     pub fn encode(&self, window: &[f32]) -> Result<AudioFeatures, Error> {
         let input = Tensor::from_shape(&[1, self.dims.n_mels, N_FRAMES], window)?;
-        let outputs = self.graphs.audio.run(tvec![input.into_tvalue()])?;
-        let cross = outputs
-            .chunks(2)
-            .map(|kv| (kv[0].clone(), kv[1].clone()))
-            .collect();
+        let cross = match self.graphs.audio.run_holding(tvec![input.into_tvalue()])? {
+            Outputs::Here(outputs) => Cross::Here(
+                outputs
+                    .chunks(2)
+                    .map(|kv| (kv[0].clone(), kv[1].clone()))
+                    .collect(),
+            ),
+            #[cfg(feature = "wasi-nn")]
+            Outputs::Held(held) => Cross::Held(held),
+        };
         Ok(AudioFeatures { cross })
     }
 

@@ -1,6 +1,7 @@
 //! Where Whisper's graphs run: tract plans in this process, or (feature `wasi-nn`) the host's
 //! native tract behind `wasi:nn`; and a [`Run`], one sequence of calls on a graph whose
-//! constant inputs (a window's cross-attention keys and values) a remote graph receives once.
+//! constant inputs a remote graph receives once; and [`Held`] values, outputs one remote graph
+//! leaves on the host for another (a window's cross-attention keys and values).
 
 use tract_onnx::prelude::*;
 pub use vox_nn::Inference;
@@ -20,6 +21,9 @@ pub struct Io {
     /// Outputs a graph on the host keeps as the inputs of its next computation in the same
     /// context, instead of returning them (the decoder's self-attention cache).
     pub carry: Vec<vox_nn::Carry>,
+    /// Values that stay on the host between graphs: outputs a graph there holds (returning
+    /// their key, [`vox_nn::HELD`], instead), inputs it takes by that key.
+    pub held: Vec<String>,
 }
 
 /// A graph ready to run.
@@ -35,17 +39,56 @@ pub enum Engine {
 #[cfg(feature = "wasi-nn")]
 pub struct Remote {
     graph: vox_nn::client::Graph,
+    /// The inputs sent (the held ones are taken by their key, the last input).
     inputs: Vec<String>,
-    /// The outputs the host returns (the carried ones stay there).
+    /// The outputs the host returns (the carried ones stay there; the held ones too, their key
+    /// returned last).
     outputs: Vec<String>,
     /// Whether the host carries some outputs to the next computation's inputs.
     carries: bool,
+}
+
+/// A computation's outputs: here, or held on the host.
+pub(crate) enum Outputs {
+    Here(TVec<TValue>),
+    #[cfg(feature = "wasi-nn")]
+    Held(Held),
+}
+
+/// Outputs a remote graph's execution context holds on the host for the instance's other
+/// contexts, alive as long as a clone of this is (or a context that took them): the key a
+/// graph taking them is given as its last input.
+#[cfg(feature = "wasi-nn")]
+#[derive(Clone)]
+pub(crate) struct Held {
+    pub(crate) key: TValue,
+    _context: std::rc::Rc<vox_nn::client::Context>,
 }
 
 impl Engine {
     /// Runs the graph once on `inputs`, in the graph's input order.
     pub fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, Error> {
         self.start().run(inputs, &[])
+    }
+
+    /// Runs the graph once on `inputs`; a remote graph's held outputs stay on the host.
+    pub(crate) fn run_holding(&self, inputs: TVec<TValue>) -> Result<Outputs, Error> {
+        let mut run = self.start();
+        let outputs = run.run(inputs, &[])?;
+        #[cfg(feature = "wasi-nn")]
+        if let (Engine::Remote(remote), Some(context)) = (self, run.context)
+            && remote.outputs.last().is_some_and(|o| o == vox_nn::HELD)
+        {
+            let key = outputs
+                .last()
+                .cloned()
+                .ok_or_else(|| Error::Inference("the held values' key is missing".into()))?;
+            return Ok(Outputs::Held(Held {
+                key,
+                _context: std::rc::Rc::new(context),
+            }));
+        }
+        Ok(Outputs::Here(outputs))
     }
 
     /// A sequence of calls sharing an execution context.
@@ -126,6 +169,12 @@ impl Remote {
         drop(model);
         let preparation = vox_nn::Preparation::Onnx {
             carry: io.carry.clone(),
+            hold: io
+                .held
+                .iter()
+                .filter(|name| io.outputs.contains(name))
+                .cloned()
+                .collect(),
         };
         let builders = [bytes, preparation.to_builder(), name.as_bytes().to_vec()];
         let graph = vox_nn::client::load(&builders).map_err(nn_error)?;
@@ -139,10 +188,28 @@ impl Remote {
 
     fn new(graph: vox_nn::client::Graph, io: Io) -> Remote {
         let carried = |name: &String| io.carry.iter().any(|c| c.output == *name);
+        let held = |name: &String| io.held.contains(name);
+        // The held values' key goes last, where any are taken or held.
+        let with_key = |mut names: Vec<String>, all: &[String]| {
+            if all.iter().any(held) {
+                names.push(vox_nn::HELD.into());
+            }
+            names
+        };
         Remote {
             graph,
-            inputs: io.inputs,
-            outputs: io.outputs.iter().filter(|o| !carried(o)).cloned().collect(),
+            inputs: with_key(
+                io.inputs.iter().filter(|i| !held(i)).cloned().collect(),
+                &io.inputs,
+            ),
+            outputs: with_key(
+                io.outputs
+                    .iter()
+                    .filter(|o| !carried(o) && !held(o))
+                    .cloned()
+                    .collect(),
+                &io.outputs,
+            ),
             carries: !io.carry.is_empty(),
         }
     }

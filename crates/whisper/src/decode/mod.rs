@@ -22,6 +22,7 @@ use math::{normalised_score, softmax_at};
 pub use options::{DecodeOptions, DecodeResult};
 use rules::LogitRules;
 pub use session::AudioFeatures;
+pub(crate) use session::Cross;
 use session::Session;
 
 /// Runs the decoder-step graph with its self-attention cache.

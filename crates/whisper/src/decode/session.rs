@@ -6,12 +6,44 @@ use tract_onnx::prelude::*;
 
 use crate::Error;
 use crate::checkpoint::Dims;
+#[cfg(feature = "wasi-nn")]
+use crate::runner::Held;
 use crate::runner::{Engine, Run};
 
 /// Cross-attention keys and values of one audio window, per decoder layer, batch 1.
 #[derive(Clone)]
 pub struct AudioFeatures {
-    pub(crate) cross: Vec<(TValue, TValue)>,
+    pub(crate) cross: Cross,
+}
+
+/// Where a window's cross-attention keys and values are.
+#[derive(Clone)]
+pub(crate) enum Cross {
+    /// Here, per decoder layer.
+    Here(Vec<(TValue, TValue)>),
+    /// On the host, held by the audio graph's context for the decoder's.
+    #[cfg(feature = "wasi-nn")]
+    Held(Held),
+}
+
+impl Cross {
+    /// The per-layer keys and values, when they are here.
+    fn here(&self) -> Option<&[(TValue, TValue)]> {
+        match self {
+            Cross::Here(layers) => Some(layers),
+            #[cfg(feature = "wasi-nn")]
+            Cross::Held(_) => None,
+        }
+    }
+
+    /// The input naming them on the host, when they are there.
+    fn key(&self) -> Option<&TValue> {
+        match self {
+            Cross::Here(_) => None,
+            #[cfg(feature = "wasi-nn")]
+            Cross::Held(held) => Some(&held.key),
+        }
+    }
 }
 
 /// Self-attention cache and cross-attention inputs for a batch of sequences.
@@ -27,7 +59,7 @@ pub(crate) struct Session<'a> {
     /// With the cache on the host: the row of the host's cache each of the `batch` rows
     /// continues (sent with the next step, then the identity again).
     order: Vec<i64>,
-    cross: Vec<(TValue, TValue)>,
+    cross: Cross,
 }
 
 /// The f32 contents of a tensor.
@@ -105,18 +137,25 @@ impl<'a> Session<'a> {
         if on_host {
             inputs.push(Tensor::from_shape(&[self.batch], &self.order)?.into_tvalue());
         }
-        // The cross-attention inputs are the window's: the same on every step. A cache on the
-        // host is sent once, empty; the host carries it from then on.
-        let mut constant = Vec::with_capacity(4 * self.cross.len());
-        for ((k, v), (ck, cv)) in self.cache.iter().zip(&self.cross) {
+        // The cross-attention inputs are the window's: the same on every step (or, held on
+        // the host, named by their key, the last input). A cache on the host is sent once,
+        // empty; the host carries it from then on.
+        let mut constant = Vec::with_capacity(4 * self.cache.len() + 1);
+        for (layer, (k, v)) in self.cache.iter().enumerate() {
             if on_host {
                 constant.extend([inputs.len(), inputs.len() + 1]);
             }
             inputs.push(k.clone());
             inputs.push(v.clone());
-            constant.extend([inputs.len(), inputs.len() + 1]);
-            inputs.push(ck.clone());
-            inputs.push(cv.clone());
+            if let Some((ck, cv)) = self.cross.here().and_then(|cross| cross.get(layer)) {
+                constant.extend([inputs.len(), inputs.len() + 1]);
+                inputs.push(ck.clone());
+                inputs.push(cv.clone());
+            }
+        }
+        if let Some(key) = self.cross.key() {
+            constant.push(inputs.len());
+            inputs.push(key.clone());
         }
         let outputs = self.run.run(inputs, &constant)?;
         let layers = if on_host { 0 } else { self.cache.len() };

@@ -255,21 +255,23 @@ pub enum Prepared {
     Onnx(OnnxGraph),
 }
 
-/// A plain ONNX graph, optimised, with its inputs' and outputs' names in order, and the
-/// outputs its execution contexts carry to their next computation.
+/// A plain ONNX graph, optimised, with its inputs' and outputs' names in order, the outputs
+/// its execution contexts carry to their next computation, and those they hold for others.
 pub struct OnnxGraph {
     plan: Arc<TypedRunnableModel>,
     inputs: Vec<String>,
     outputs: Vec<String>,
     carry: Vec<Carry>,
+    hold: Vec<String>,
 }
 
-/// What one computation gives: the outputs returned to the component, and the carried ones
-/// (by the input they become), which stay on the host.
+/// What one computation gives: the outputs returned to the component, the carried ones (by the
+/// input they become) and the held ones, which stay on the host.
 #[derive(Default)]
 pub struct Computed {
     pub returned: Vec<(String, vox_nn::Tensor)>,
     pub carried: Vec<(String, TValue)>,
+    pub held: Vec<(String, TValue)>,
 }
 
 impl Prepared {
@@ -293,7 +295,9 @@ impl Prepared {
                     .map(|voice| Prepared::Piper(Box::new(voice)))
                     .map_err(|e| e.to_string())
             }
-            Preparation::Onnx { carry } => OnnxGraph::new(onnx, carry).map(Prepared::Onnx),
+            Preparation::Onnx { carry, hold } => {
+                OnnxGraph::new(onnx, carry, hold).map(Prepared::Onnx)
+            }
         }
     }
 
@@ -310,7 +314,7 @@ impl Prepared {
         match self {
             Prepared::Piper(voice) => Ok(Computed {
                 returned: piper(voice, inputs)?,
-                carried: Vec::new(),
+                ..Computed::default()
             }),
             Prepared::Onnx(graph) => graph.run(inputs),
         }
@@ -353,8 +357,8 @@ fn piper(
 
 impl OnnxGraph {
     /// Parsed with vox-whisper's custom ops known (its graphs use them), then optimised; each
-    /// carry must name one of its outputs and one of its inputs.
-    fn new(onnx: &[u8], carry: Vec<Carry>) -> Result<Self, String> {
+    /// carry must name one of its outputs and one of its inputs, each held value an output.
+    fn new(onnx: &[u8], carry: Vec<Carry>, hold: Vec<String>) -> Result<Self, String> {
         let err = |e: TractError| format!("{e:#}");
         let model = vox_whisper::quant::onnx()
             .model_for_read(&mut &onnx[..])
@@ -384,6 +388,9 @@ impl OnnxGraph {
                 ));
             }
         }
+        if let Some(missing) = hold.iter().find(|name| !outputs.contains(name)) {
+            return Err(format!("hold `{missing}`: the graph has no such output"));
+        }
         let plan = model
             .into_optimized()
             .map_err(err)?
@@ -394,6 +401,7 @@ impl OnnxGraph {
             inputs,
             outputs,
             carry,
+            hold,
         })
     }
 
@@ -412,6 +420,7 @@ impl OnnxGraph {
         for (name, value) in self.outputs.iter().zip(outputs) {
             match self.carry.iter().find(|c| c.output == *name) {
                 Some(carry) => computed.carried.push((carry.input.clone(), value)),
+                None if self.hold.contains(name) => computed.held.push((name.clone(), value)),
                 None => {
                     let tensor =
                         vox_nn::Tensor::from_tract(name, &value).map_err(|e| e.to_string())?;

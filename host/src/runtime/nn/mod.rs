@@ -7,7 +7,8 @@
 //! (`block_in_place`): a load onto a thread of its own with a native-sized stack, a computation
 //! onto one of the cache's long-lived inference threads. A graph loaded under a name is found
 //! again by the component's later instances (`load-by-name`, from [`Named`]); an execution
-//! context remembers its inputs between computations. A failure — bytes that do not parse,
+//! context remembers its inputs between computations, and what one context holds (vox-nn's
+//! `hold`) another context of the same store takes by its key ([`Holds`]). A failure — bytes that do not parse,
 //! tensors of the wrong shape, a panic inside tract — is an error returned to the component and
 //! logged once here, never a host crash. Once inference goes quiet, the heap's freed pages go
 //! back to the system (`trim`).
@@ -16,7 +17,7 @@ mod graphs;
 mod trim;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use tract_onnx::prelude::{IntoTValue, TValue};
 use wasmtime_wasi_nn::backend::{
@@ -32,9 +33,11 @@ pub use self::graphs::{Computed, GraphCache, MAX_CACHED_GRAPHS};
 /// One store's `wasi:nn`, for an instance of `component`: the shared cache behind a backend
 /// for the ONNX encoding, and the graphs the component named, for `load-by-name`.
 pub fn context(cache: &Arc<GraphCache>, component: &str) -> WasiNnCtx {
+    let holds = Arc::new(Holds::default());
     let backend = TractBackend {
         cache: cache.clone(),
         component: component.to_string(),
+        holds: holds.clone(),
     };
     let named = cache
         .named(component)
@@ -43,6 +46,7 @@ pub fn context(cache: &Arc<GraphCache>, component: &str) -> WasiNnCtx {
             let graph: Box<dyn BackendGraph> = Box::new(LoadedGraph {
                 prepared,
                 cache: cache.clone(),
+                holds: holds.clone(),
             });
             (name, Graph::from(graph))
         })
@@ -53,6 +57,40 @@ pub fn context(cache: &Arc<GraphCache>, component: &str) -> WasiNnCtx {
 struct TractBackend {
     cache: Arc<GraphCache>,
     component: String,
+    holds: Arc<Holds>,
+}
+
+/// Values one computation held (vox-nn's `hold`), by name.
+type Values = Vec<(String, TValue)>;
+
+/// The values held by one store's contexts, by key: weakly, so they live as long as the context
+/// that held them or a context that took them, and no other store can name them.
+#[derive(Default)]
+struct Holds(Mutex<Keyed>);
+
+/// The last key given, and the values under each key.
+#[derive(Default)]
+struct Keyed {
+    last: i64,
+    values: Vec<(i64, Weak<Values>)>,
+}
+
+impl Holds {
+    /// `values` under a new key.
+    fn insert(&self, values: &Arc<Values>) -> i64 {
+        let mut keyed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        keyed.last += 1;
+        let key = keyed.last;
+        keyed.values.retain(|(_, v)| v.strong_count() > 0);
+        keyed.values.push((key, Arc::downgrade(values)));
+        key
+    }
+
+    /// The values under `key`, while something holds them.
+    fn get(&self, key: i64) -> Option<Arc<Values>> {
+        let keyed = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        keyed.values.iter().find(|(k, _)| *k == key)?.1.upgrade()
+    }
 }
 
 /// The graphs a component named, as they were when its instance started (a name registered
@@ -93,6 +131,7 @@ impl BackendInner for TractBackend {
         let graph: Box<dyn BackendGraph> = Box::new(LoadedGraph {
             prepared,
             cache: self.cache.clone(),
+            holds: self.holds.clone(),
         });
         Ok(graph.into())
     }
@@ -105,6 +144,7 @@ impl BackendInner for TractBackend {
 struct LoadedGraph {
     prepared: Arc<Prepared>,
     cache: Arc<GraphCache>,
+    holds: Arc<Holds>,
 }
 
 impl BackendGraph for LoadedGraph {
@@ -112,7 +152,10 @@ impl BackendGraph for LoadedGraph {
         let context: Box<dyn BackendExecutionContext> = Box::new(Context {
             prepared: self.prepared.clone(),
             cache: self.cache.clone(),
+            holds: self.holds.clone(),
             remembered: Vec::new(),
+            held: None,
+            taken: None,
             outputs: Vec::new(),
         });
         Ok(context.into())
@@ -122,20 +165,37 @@ impl BackendGraph for LoadedGraph {
 /// One execution context: the last value given for each input, which a computation that leaves
 /// the input out runs on (vox-nn's protocol: a decoder session sends its window's cross-attention
 /// inputs once), the graph's carried outputs stored as those inputs (its self-attention cache
-/// stays here between token steps), and the last computation's returned outputs (for the
-/// by-index calls).
+/// stays here between token steps), the values its last computation held for other contexts
+/// and those it took from another (an encoder's window, for a decoder's steps), and the last
+/// computation's returned outputs (for the by-index calls).
 struct Context {
     prepared: Arc<Prepared>,
     cache: Arc<GraphCache>,
-    remembered: Vec<(String, TValue)>,
+    holds: Arc<Holds>,
+    remembered: Values,
+    held: Option<Arc<Values>>,
+    taken: Option<Arc<Values>>,
     outputs: Vec<(String, vox_nn::Tensor)>,
 }
 
 impl Context {
     fn remember(&mut self, name: String, tensor: Tensor, call: &str) -> Result<(), BackendError> {
-        let value = from_wasi(tensor)
-            .and_then(|t| t.to_tract(&name).map_err(|e| e.to_string()))
-            .map_err(|e| fail(call, e))?;
+        let tensor = from_wasi(tensor).map_err(|e| fail(call, e))?;
+        if name == vox_nn::HELD {
+            let key = match tensor.to_i64(&name).as_deref() {
+                Ok([key]) => *key,
+                _ => return Err(fail(call, format!("`{name}` must be one i64 key"))),
+            };
+            let values = self
+                .holds
+                .get(key)
+                .ok_or_else(|| fail(call, format!("no values are held under key {key}")))?;
+            self.taken = Some(values);
+            return Ok(());
+        }
+        let value = tensor
+            .to_tract(&name)
+            .map_err(|e| fail(call, e.to_string()))?;
         self.keep(name, value.into_tvalue());
         Ok(())
     }
@@ -147,22 +207,41 @@ impl Context {
         }
     }
 
-    /// Runs the graph on the remembered inputs; keeps what it carries, returns the rest.
+    /// Runs the graph on the remembered inputs, the taken values standing in for those never
+    /// given; keeps what it carries and holds, returns the rest (a [`vox_nn::HELD`] key for
+    /// the held values).
     fn run(&mut self) -> Result<Vec<(String, vox_nn::Tensor)>, BackendError> {
         // Moved into the job and back, not copied: a carried value (the decoder's cache) must
         // be held only once when the next step's graph extends it.
-        let (prepared, inputs) = (self.prepared.clone(), std::mem::take(&mut self.remembered));
-        let (inputs, computed) = self
+        let (prepared, mut inputs) = (self.prepared.clone(), std::mem::take(&mut self.remembered));
+        let given = inputs.len();
+        for (name, value) in self.taken.iter().flat_map(|taken| taken.iter()) {
+            if !inputs[..given].iter().any(|(n, _)| n == name) {
+                inputs.push((name.clone(), value.clone()));
+            }
+        }
+        let (mut inputs, computed) = self
             .cache
             .compute(move || {
                 let computed = prepared.compute(&inputs);
                 Ok((inputs, computed))
             })
             .map_err(|e| fail("compute", e))?;
+        inputs.truncate(given);
         self.remembered = inputs;
-        let Computed { returned, carried } = computed.map_err(|e| fail("compute", e))?;
+        let Computed {
+            mut returned,
+            carried,
+            held,
+        } = computed.map_err(|e| fail("compute", e))?;
         for (input, value) in carried {
             self.keep(input, value);
+        }
+        if !held.is_empty() {
+            let held = Arc::new(held);
+            let key = self.holds.insert(&held);
+            self.held = Some(held);
+            returned.push((vox_nn::HELD.into(), vox_nn::Tensor::i64(&[1], &[key])));
         }
         Ok(returned)
     }
@@ -241,4 +320,26 @@ fn to_wasi(t: vox_nn::Tensor) -> Tensor {
         vox_nn::Element::I64 => TensorType::I64,
     };
     Tensor::new(t.dims, ty, t.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_values_live_as_long_as_a_holder() {
+        let holds = Holds::default();
+        let value = tract_onnx::prelude::tensor1(&[1f32]).into_tvalue();
+        let held = Arc::new(vec![("y".to_string(), value)]);
+        let key = holds.insert(&held);
+        let taken = holds.get(key).expect("held");
+        assert_eq!(taken[0].0, "y");
+        assert!(holds.get(key + 1).is_none());
+        drop(held);
+        assert!(holds.get(key).is_some(), "the taker still holds them");
+        drop(taken);
+        assert!(holds.get(key).is_none());
+        let next = Arc::new(Vec::new());
+        assert_ne!(holds.insert(&next), key, "keys are not reused");
+    }
 }

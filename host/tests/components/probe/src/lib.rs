@@ -89,14 +89,28 @@ async fn handle(req: Request) -> impl IntoResponse {
             }
         }
         "nn" => {
-            let graph = req.into_body().bytes().await.unwrap_or_default().to_vec();
-            json(nn(
+            let mut graph = req.into_body().bytes().await.unwrap_or_default().to_vec();
+            let taker = query("then")
+                .parse()
+                .ok()
+                .filter(|&at| at <= graph.len())
+                .map(|at| graph.split_off(at));
+            let first = nn(
                 graph,
                 &query("prepare"),
                 &query("input"),
                 &query("dims"),
                 query("times").parse().unwrap_or(1),
-            ))
+            );
+            let answer = match (first, taker) {
+                (Ok((_, outputs)), None) => Ok(outputs),
+                (Ok((context, outputs)), Some(taker)) => {
+                    let key = query("key").parse().ok();
+                    take_held(&context, &outputs, taker, key)
+                }
+                (Err(e), _) => Err(e),
+            };
+            json(answer.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() })))
         }
         "chain" => chain(req, &query("to")).await,
         "chain-later" => chain_later(query("to"), query("times").parse().unwrap_or(1)),
@@ -223,26 +237,62 @@ fn percent_decode(s: &str) -> String {
 /// Loads the body as a graph through wasi:nn (with `prepare`, when given, as the preparation
 /// builder) and runs it on an f32 input of ones shaped `dims`, then `times - 1` more times in
 /// the same context sending no input (the host's remembered or carried values); answers with
-/// the last computation's outputs or the error the host returned.
-fn nn(graph: Vec<u8>, prepare: &str, input: &str, dims: &str, times: usize) -> serde_json::Value {
+/// the context (alive: what it holds stays held) and the last computation's outputs, or the
+/// error the host returned.
+fn nn(
+    graph: Vec<u8>,
+    prepare: &str,
+    input: &str,
+    dims: &str,
+    times: usize,
+) -> Result<(vox_nn::client::Context, serde_json::Value), vox_nn::NnError> {
     let mut builders = vec![graph];
     if !prepare.is_empty() {
         builders.push(prepare.as_bytes().to_vec());
     }
     let dims: Vec<usize> = dims.split(',').filter_map(|d| d.parse().ok()).collect();
-    let run = || -> Result<serde_json::Value, vox_nn::NnError> {
-        let context = vox_nn::client::load(&builders)?.context()?;
-        let ones = vec![1.0; dims.iter().product()];
-        let mut outputs =
-            context.compute(vec![(input.to_string(), vox_nn::Tensor::f32(&dims, &ones))])?;
-        for _ in 1..times {
-            outputs = context.compute(Vec::new())?;
-        }
-        let mut values = serde_json::Map::new();
-        for (name, tensor) in outputs {
-            values.insert(name.clone(), tensor.to_f32(&name)?.into());
-        }
-        Ok(serde_json::json!({ "outputs": values }))
-    };
-    run().unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+    let context = vox_nn::client::load(&builders)?.context()?;
+    let ones = vec![1.0; dims.iter().product()];
+    let mut outputs =
+        context.compute(vec![(input.to_string(), vox_nn::Tensor::f32(&dims, &ones))])?;
+    for _ in 1..times {
+        outputs = context.compute(Vec::new())?;
+    }
+    let outputs = outputs_json(outputs)?;
+    Ok((context, outputs))
+}
+
+/// A computation's outputs as JSON (the held values' key as an integer).
+fn outputs_json(
+    outputs: Vec<(String, vox_nn::Tensor)>,
+) -> Result<serde_json::Value, vox_nn::NnError> {
+    let mut values = serde_json::Map::new();
+    for (name, tensor) in outputs {
+        let value = match name.as_str() {
+            vox_nn::HELD => tensor.to_i64(&name)?.into(),
+            _ => tensor.to_f32(&name)?.into(),
+        };
+        values.insert(name, value);
+    }
+    Ok(serde_json::json!({ "outputs": values }))
+}
+
+/// While the first graph's context (`_holder`) is alive, loads `graph` and computes it once on
+/// nothing but the key of the values the first one held (`key` instead, when given); answers
+/// with both computations' outputs.
+fn take_held(
+    _holder: &vox_nn::client::Context,
+    first: &serde_json::Value,
+    graph: Vec<u8>,
+    key: Option<i64>,
+) -> Result<serde_json::Value, vox_nn::NnError> {
+    let key = key
+        .or_else(|| first["outputs"][vox_nn::HELD][0].as_i64())
+        .unwrap_or(0);
+    let context = vox_nn::client::load(&[graph])?.context()?;
+    let outputs = context.compute(vec![(
+        vox_nn::HELD.to_string(),
+        vox_nn::Tensor::i64(&[1], &[key]),
+    )])?;
+    Ok(serde_json::json!({ "first": first, "then": outputs_json(outputs)? }))
 }
