@@ -5,7 +5,10 @@
 //! `ops/dequantize.cc`) keeps for every row `r` of a weight `W` the scale `s_r = 127 / max|W_r|`
 //! and `round(W_r · s_r)` as i8; at run time each activation row `x` gets `s_x = 127 / max|x|`
 //! the same way, and `y_r = (Σ q(x)·q(W_r)) / (s_x · s_r) + b_r`. The decoder's step reads each
-//! weight once per token, so a quarter of the bytes is most of the gain there.
+//! weight once per token, so a quarter of the bytes is most of the gain there; the encoder's
+//! 1,500 rows per window gain from the integer products themselves, natively on AVX-512 VNNI
+//! (`vpdpbusd`, as oneDNN's and CTranslate2's x86 int8 GEMM). The sums are exact integers, so
+//! every kernel (VNNI, AVX2, wasm SIMD, scalar) gives the same bits.
 //!
 //! The op enters the in-memory ONNX graphs as a node of type [`OP_TYPE`] (inputs: activations,
 //! i8 weight `[out, in]`, f32 row scales `[out]`, optional f32 bias `[out]`), registered on the
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 
-/// How the decoder's linear layers compute, named as faster-whisper's `compute_type`.
+/// How the linear layers (encoder and decoder) compute, named as faster-whisper's `compute_type`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ComputeType {
     /// f32 weights (the checkpoint's float16 widened): CTranslate2's float32 results.
@@ -62,12 +65,27 @@ pub const DOMAIN: &str = "ai.vox";
 /// A row of `(out, in)` weights quantized as CTranslate2 does: `(round(w · s), s)` with
 /// `s = 127 / max|w|` (1 for an all-zero row, as CTranslate2's guard against division by zero).
 pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
-    let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let scale = if amax > 0.0 { 127.0 / amax } else { 1.0 };
+    let scale = row_scale(row);
     for (q, v) in out.iter_mut().zip(row) {
-        *q = (v * scale).round().clamp(-127.0, 127.0) as i8;
+        *q = quantize(*v, scale) as i8;
     }
     scale
+}
+
+/// `127 / max|x|` over a row, 1 for an all-zero one.
+fn row_scale(row: &[f32]) -> f32 {
+    let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if amax > 0.0 { 127.0 / amax } else { 1.0 }
+}
+
+/// `round(v · scale)` within ±127, rounding halves away from zero as `f32::round` does, but
+/// without its library call (baseline x86-64 has no rounding instruction): truncation and a
+/// correction, exact for every value in range, and vectorised by the compiler.
+fn quantize(v: f32, scale: f32) -> i32 {
+    let x = (v * scale).clamp(-127.0, 127.0);
+    let t = x as i32;
+    let frac = x - t as f32;
+    t + (frac >= 0.5) as i32 - (frac <= -0.5) as i32
 }
 
 /// tract's ONNX parser with Vox's int8 linear layer registered.
@@ -141,7 +159,7 @@ impl Expansion for Int8GatherNode {
     ) -> TractResult<TVec<OutletId>> {
         let konst = |i| const_input(model, inputs, i, GATHER_OP_TYPE);
         let op = Int8Gather {
-            table: Int8Linear::new(konst(0)?, &*konst(1)?, None)?,
+            table: Int8Linear::in_rows(konst(0)?, &*konst(1)?)?,
         };
         model.wire_node(prefix, op, &[inputs[2]])
     }
@@ -165,7 +183,17 @@ impl EvalOp for Int8Gather {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let indices = args_1!(inputs);
         let t = &self.table;
-        let w = t.weight.try_as_plain_ram()?.as_slice::<i8>()?;
+        // One layout only where there is no VNNI.
+        #[cfg_attr(
+            not(target_arch = "x86_64"),
+            allow(clippy::infallible_destructuring_match)
+        )]
+        let w = match &t.weight {
+            Weights::Rows(w) => w,
+            #[cfg(target_arch = "x86_64")]
+            Weights::Vnni(_) => bail!("an int8 table is read in rows"),
+        };
+        let w = w.try_as_plain_ram()?.as_slice::<i8>()?;
         let ids = indices.try_as_plain_ram()?.as_slice::<i64>()?;
         let mut out = Vec::with_capacity(ids.len() * t.depth);
         for &id in ids {
@@ -257,8 +285,7 @@ impl Expansion for Int8LinearNode {
 /// `y = x · Wᵀ + b` over the last axis of `x`, with `W` held as i8 rows and their scales.
 #[derive(Clone, Debug)]
 pub struct Int8Linear {
-    /// `[out, in]` i8, row-major.
-    weight: Arc<Tensor>,
+    weight: Weights,
     /// `1 / s_r` per output row.
     inverse_scales: Arc<Vec<f32>>,
     bias: Option<Arc<Vec<f32>>>,
@@ -266,19 +293,55 @@ pub struct Int8Linear {
     depth: usize,
 }
 
+/// An [`Int8Linear`]'s weights, in the layout its products read.
+#[derive(Clone, Debug)]
+enum Weights {
+    /// `[out, in]` i8, row-major.
+    Rows(Arc<Tensor>),
+    /// Laid out for AVX-512 VNNI, where the CPU has it (natively only).
+    #[cfg(target_arch = "x86_64")]
+    Vnni(Arc<vnni::Weights>),
+}
+
 impl PartialEq for Int8Linear {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.weight, &other.weight)
+        match (&self.weight, &other.weight) {
+            (Weights::Rows(a), Weights::Rows(b)) => Arc::ptr_eq(a, b),
+            #[cfg(target_arch = "x86_64")]
+            (Weights::Vnni(a), Weights::Vnni(b)) => Arc::ptr_eq(a, b),
+            #[cfg(target_arch = "x86_64")]
+            _ => false,
+        }
     }
 }
 impl Eq for Int8Linear {}
 
 impl Int8Linear {
-    /// The op over `weight` (`[out, in]` i8), `scales` (`[out]`, `s_r`) and `bias` (`[out]`).
+    /// The op over `weight` (`[out, in]` i8), `scales` (`[out]`, `s_r`) and `bias` (`[out]`),
+    /// its weights laid out for the fastest products this CPU has.
     pub fn new(
         weight: Arc<Tensor>,
         scales: &Tensor,
         bias: Option<&Tensor>,
+    ) -> TractResult<Int8Linear> {
+        #[cfg(target_arch = "x86_64")]
+        let packed = vnni::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let packed = false;
+        Int8Linear::laid_out(weight, scales, bias, packed)
+    }
+
+    /// The same with the weights kept in rows (a table's lookup reads them so).
+    fn in_rows(weight: Arc<Tensor>, scales: &Tensor) -> TractResult<Int8Linear> {
+        Int8Linear::laid_out(weight, scales, None, false)
+    }
+
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    fn laid_out(
+        weight: Arc<Tensor>,
+        scales: &Tensor,
+        bias: Option<&Tensor>,
+        packed: bool,
     ) -> TractResult<Int8Linear> {
         ensure!(weight.datum_type() == i8::datum_type() && weight.rank() == 2);
         let (rows, depth) = (weight.shape()[0], weight.shape()[1]);
@@ -302,6 +365,16 @@ impl Int8Linear {
             }
             None => None,
         };
+        #[cfg(target_arch = "x86_64")]
+        let weight = match packed {
+            true => {
+                let w = weight.try_as_plain_ram()?.as_slice::<i8>()?;
+                Weights::Vnni(Arc::new(vnni::Weights::pack(w, rows, depth)))
+            }
+            false => Weights::Rows(weight),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let weight = Weights::Rows(weight);
         Ok(Int8Linear {
             weight,
             inverse_scales: Arc::new(scales.iter().map(|s| 1.0 / s).collect()),
@@ -313,27 +386,19 @@ impl Int8Linear {
 
     /// `x` holds `m` rows of `depth`; the result `m` rows of `rows`.
     fn run(&self, x: &[f32]) -> TractResult<Vec<f32>> {
-        let w = self.weight.try_as_plain_ram()?.as_slice::<i8>()?;
         let (k, n) = (self.depth, self.rows);
         let m = x.len() / k;
         if m == 0 {
             return Ok(Vec::new());
         }
+        let w = match &self.weight {
+            Weights::Rows(w) => w.try_as_plain_ram()?.as_slice::<i8>()?,
+            #[cfg(target_arch = "x86_64")]
+            Weights::Vnni(packed) => return self.run_vnni(packed, x, m),
+        };
         // Activations quantized per row, widened to i16 once for the dot products.
         let mut xq = vec![0i16; m * k];
-        let mut x_inverse = vec![0f32; m];
-        for ((row, q), inv) in x
-            .chunks_exact(k)
-            .zip(xq.chunks_exact_mut(k))
-            .zip(&mut x_inverse)
-        {
-            let amax = row.iter().fold(0f32, |a, v| a.max(v.abs()));
-            let scale = if amax > 0.0 { 127.0 / amax } else { 1.0 };
-            for (q, v) in q.iter_mut().zip(row) {
-                *q = (v * scale).round().clamp(-127.0, 127.0) as i16;
-            }
-            *inv = 1.0 / scale;
-        }
+        let x_inverse = quantize_rows(x, k, &mut xq, |q| q as i16);
         // Output rows in blocks of BLOCK, every activation row against one block: the block's
         // weights stay in cache while the activations stream. The result is built transposed,
         // `[n][m]`, so the output rows can be split over tract's executor (the host's
@@ -375,6 +440,65 @@ impl Int8Linear {
         }
         Ok(y)
     }
+}
+
+impl Int8Linear {
+    /// [`Int8Linear::run`] on AVX-512 VNNI: the same quantized activations, offset to u8 as
+    /// `vpdpbusd` multiplies them (oneDNN's and CTranslate2's int8 GEMM on x86 do the same),
+    /// the same exact integer sums, the same rescale: the same bits as the other paths. The
+    /// activation rows split over tract's executor.
+    #[cfg(target_arch = "x86_64")]
+    fn run_vnni(&self, packed: &vnni::Weights, x: &[f32], m: usize) -> TractResult<Vec<f32>> {
+        let (k, n) = (self.depth, self.rows);
+        let kp = packed.depth();
+        // Padding columns stay 128, a zero once the offset is taken back.
+        let mut xu = vec![128u8; m * kp];
+        let x_inverse = quantize_rows(x, k, &mut xu, |q| (q + 128) as u8);
+        let mut y = vec![0f32; m * n];
+        let rows = |first: usize, chunk: &mut [f32]| -> TractResult<()> {
+            let count = chunk.len() / n;
+            let sums = packed.products(&xu[first * kp..(first + count) * kp], count);
+            for (i, (out, acc)) in chunk
+                .chunks_exact_mut(n)
+                .zip(sums.chunks_exact(packed.width()))
+                .enumerate()
+            {
+                let x_inverse = x_inverse[first + i];
+                for ((out, &a), w_inverse) in out.iter_mut().zip(acc).zip(&*self.inverse_scales) {
+                    *out = a as f32 * (x_inverse * w_inverse);
+                }
+                if let Some(bias) = &self.bias {
+                    for (out, b) in out.iter_mut().zip(&**bias) {
+                        *out += b;
+                    }
+                }
+            }
+            Ok(())
+        };
+        if m * n * k < PARALLEL_MIN_MACS {
+            rows(0, &mut y)?;
+        } else {
+            tract_onnx::prelude::multithread::par_chunks_mut(&mut y, n, m * n * k, rows)?;
+        }
+        Ok(y)
+    }
+}
+
+/// The `m` rows of `k` activations in `x` quantized per row as [`quantize_row`] does, each
+/// value stored by `store` into its row of `out` (rows of `out.len() / m`, the padding left
+/// as it is); the rows' `1 / scale`.
+fn quantize_rows<T>(x: &[f32], k: usize, out: &mut [T], store: impl Fn(i32) -> T) -> Vec<f32> {
+    let stride = out.len() / (x.len() / k);
+    x.chunks_exact(k)
+        .zip(out.chunks_exact_mut(stride))
+        .map(|(row, q)| {
+            let scale = row_scale(row);
+            for (q, v) in q.iter_mut().zip(row) {
+                *q = store(quantize(*v, scale));
+            }
+            1.0 / scale
+        })
+        .collect()
 }
 
 /// Multiply-adds from which an op's output rows are split over tract's executor.
@@ -474,6 +598,125 @@ fn tail_dot(x: &[i16], w: &[i8]) -> i32 {
     x.iter().zip(w).map(|(&x, &w)| x as i32 * w as i32).sum()
 }
 
+/// int8 products on AVX-512 VNNI (`vpdpbusd`: 64 u8 × i8 products summed four by four into 16
+/// i32 lanes per instruction), natively on the CPUs that have it (detected at run time).
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use std::arch::x86_64::*;
+
+    /// Output rows per panel: one 512-bit register of i32 sums.
+    const PANEL: usize = 16;
+    /// Activation rows computed together against one panel.
+    const ROWS: usize = 4;
+
+    /// Whether this CPU runs [`Weights::products`].
+    pub fn available() -> bool {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni")
+    }
+
+    /// `[out, in]` i8 weights in panels of [`PANEL`] output rows, each `[in/4][PANEL][4]` (a
+    /// register's worth per four columns), zero-padded to whole panels and to a multiple of 4
+    /// columns; and per output row `128 · Σ w`, what the activations' offset to u8 adds.
+    #[derive(Debug)]
+    pub struct Weights {
+        panels: Vec<i8>,
+        offsets: Vec<i32>,
+        rows: usize,
+        depth: usize,
+    }
+
+    impl Weights {
+        pub fn pack(w: &[i8], rows: usize, depth: usize) -> Weights {
+            let kp = depth.div_ceil(4) * 4;
+            let n_panels = rows.div_ceil(PANEL);
+            let mut panels = vec![0i8; n_panels * PANEL * kp];
+            let mut offsets = vec![0i32; n_panels * PANEL];
+            for (r, row) in w.chunks_exact(depth).enumerate().take(rows) {
+                let (panel, lane) = (r / PANEL, r % PANEL);
+                let base = panel * PANEL * kp;
+                for (c, &v) in row.iter().enumerate() {
+                    panels[base + (c / 4) * PANEL * 4 + lane * 4 + c % 4] = v;
+                }
+                offsets[r] = 128 * row.iter().map(|&v| v as i32).sum::<i32>();
+            }
+            Weights {
+                panels,
+                offsets,
+                rows,
+                depth: kp,
+            }
+        }
+
+        /// Columns per activation row the products take (the padded depth).
+        pub fn depth(&self) -> usize {
+            self.depth
+        }
+
+        /// The output rows, padded to whole panels: the stride of [`Weights::products`].
+        pub fn width(&self) -> usize {
+            self.offsets.len()
+        }
+
+        /// For `count` activation rows `xu` (each [`Weights::depth`] u8, the i8 values plus
+        /// 128), every row's exact integer products with every weight row, `[count][width]`
+        /// (the first `rows` of each are the real ones).
+        pub fn products(&self, xu: &[u8], count: usize) -> Vec<i32> {
+            debug_assert!(self.rows <= self.width() && xu.len() == count * self.depth);
+            let mut out = vec![0i32; count * self.width()];
+            // SAFETY: `available()` held when these weights were packed (the op is built
+            // only then), and the buffers have the sizes `kernel` reads and writes.
+            unsafe { kernel(&self.panels, &self.offsets, xu, count, self.depth, &mut out) };
+            out
+        }
+    }
+
+    /// Panel by panel (its weights stay in L1 while the activations stream), [`ROWS`]
+    /// activation rows at a time: per four columns one load of the panel, one broadcast of
+    /// each row's four u8, one `vpdpbusd` per row.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn kernel(
+        panels: &[i8],
+        offsets: &[i32],
+        xu: &[u8],
+        count: usize,
+        kp: usize,
+        out: &mut [i32],
+    ) {
+        let width = offsets.len();
+        for panel in 0..width / PANEL {
+            let wp = &panels[panel * PANEL * kp..(panel + 1) * PANEL * kp];
+            // SAFETY: the panel's offsets are PANEL i32s within `offsets`.
+            let offset = unsafe { _mm512_loadu_si512(offsets.as_ptr().add(panel * PANEL).cast()) };
+            for r0 in (0..count).step_by(ROWS) {
+                let rows = ROWS.min(count - r0);
+                let mut acc = [_mm512_setzero_si512(); ROWS];
+                for k4 in 0..kp / 4 {
+                    // SAFETY: k4 < kp/4, so the 64 bytes at k4·64 are within the panel, and
+                    // each row's four bytes at 4·k4 within its kp.
+                    unsafe {
+                        let wv = _mm512_loadu_si512(wp.as_ptr().add(k4 * 64).cast());
+                        for (i, acc) in acc.iter_mut().enumerate().take(rows) {
+                            let at = xu.as_ptr().add((r0 + i) * kp + 4 * k4);
+                            let a = _mm512_set1_epi32(at.cast::<i32>().read_unaligned());
+                            *acc = _mm512_dpbusd_epi32(*acc, a, wv);
+                        }
+                    }
+                }
+                for (i, acc) in acc.iter().enumerate().take(rows) {
+                    let exact = _mm512_sub_epi32(*acc, offset);
+                    // SAFETY: row r0 + i < count has `width` i32s; this panel's PANEL of them.
+                    unsafe {
+                        let at = out.as_mut_ptr().add((r0 + i) * width + panel * PANEL);
+                        _mm512_storeu_si512(at.cast(), exact);
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Op for Int8Linear {
     fn name(&self) -> StaticName {
         "Int8Linear".into()
@@ -567,6 +810,71 @@ mod tests {
                     "{rows} rows, row {j}"
                 );
             }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_vnni_products_are_the_exact_integer_ones() {
+        if !vnni::available() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI");
+            return;
+        }
+        // Rows and depth not multiples of the panel or of 4, rows not of the row block.
+        let (m, k, n) = (7, 45, 37);
+        let x: Vec<i16> = (0..m * k).map(|i| (i as i16 * 41 % 255) - 127).collect();
+        let w: Vec<i8> = (0..n * k)
+            .map(|i| ((i * 29 % 255) as i16 - 127) as i8)
+            .collect();
+        let packed = vnni::Weights::pack(&w, n, k);
+        let kp = packed.depth();
+        let mut xu = vec![128u8; m * kp];
+        for (q, row) in xu.chunks_exact_mut(kp).zip(x.chunks_exact(k)) {
+            for (q, &v) in q.iter_mut().zip(row) {
+                *q = (v + 128) as u8;
+            }
+        }
+        let sums = packed.products(&xu, m);
+        for i in 0..m {
+            for j in 0..n {
+                let want = tail_dot(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
+                assert_eq!(sums[i * packed.width() + j], want, "row {i}, column {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn quantizing_rounds_as_f32_round_does() {
+        let scale = 1.0;
+        for v in [
+            0.5f32,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999997,
+            -0.49999997,
+            126.5,
+            -126.5,
+            127.4,
+            130.0,
+            -300.0,
+            0.0,
+            -0.0,
+            3.0000002,
+            63.499996,
+        ] {
+            let want = v.round().clamp(-127.0, 127.0) as i32;
+            assert_eq!(quantize(v, scale), want, "{v}");
+        }
+        let mut state = 12345u32;
+        for _ in 0..100_000 {
+            state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+            let v = (state >> 8) as f32 / (1u32 << 24) as f32 * 300.0 - 150.0;
+            assert_eq!(
+                quantize(v, 0.85),
+                (v * 0.85).round().clamp(-127.0, 127.0) as i32
+            );
         }
     }
 
