@@ -100,7 +100,7 @@ pub async fn default_model() -> String {
         .unwrap_or_else(|| FALLBACK_DEFAULT.to_string())
 }
 
-/// How the decoder's linear layers compute: the `compute_type` Spin variable (`int8`, the
+/// How the model's linear layers compute: the `compute_type` Spin variable (`int8`, the
 /// default, or `float32`), as faster-whisper's `compute_type`.
 pub async fn compute_type() -> Result<ComputeType, ApiError> {
     match spin_sdk::variables::get("compute_type").await {

@@ -47,10 +47,10 @@ impl Graphs {
         Graphs::build_with(ckpt, ComputeType::Float32)
     }
 
-    /// Build and optimise both graphs, the decoder's linear layers in `compute_type`.
+    /// Build and optimise both graphs, their linear layers in `compute_type`.
     pub fn build_with(ckpt: &Checkpoint, compute_type: ComputeType) -> Result<Graphs, Error> {
         let alignment_layers = alignment_layers(ckpt);
-        let audio = optimise(audio_graph(ckpt)?, "audio encoder")?;
+        let audio = optimise(audio_graph(ckpt, compute_type)?, "audio encoder")?;
         let decoder = optimise(
             decoder_graph(ckpt, &alignment_layers, compute_type, Cache::WithCaller)?,
             "decoder",
@@ -75,7 +75,7 @@ impl Graphs {
         let alignment_layers = alignment_layers(ckpt);
         let [(audio_name, audio_io), (decoder_name, decoder_io)] =
             on_host(ckpt.dims, name, &alignment_layers);
-        let audio = Remote::load(audio_graph(ckpt)?, audio_io, &audio_name)?;
+        let audio = Remote::load(audio_graph(ckpt, compute_type)?, audio_io, &audio_name)?;
         let decoder = Remote::load(
             decoder_graph(ckpt, &alignment_layers, compute_type, Cache::OnHost)?,
             decoder_io,
@@ -608,7 +608,9 @@ fn query_scale() -> f32 {
     1.0 / (HEAD as f32).sqrt()
 }
 
-fn audio_graph(ckpt: &Checkpoint) -> Result<pb::ModelProto, Error> {
+/// The encoder and each decoder layer's cross-attention projections; their linear layers in
+/// `compute_type` (CTranslate2's int8 quantizes the encoder's too), the convolutions in f32.
+fn audio_graph(ckpt: &Checkpoint, compute_type: ComputeType) -> Result<pb::ModelProto, Error> {
     let Dims {
         n_mels,
         n_audio_ctx,
@@ -621,6 +623,7 @@ fn audio_graph(ckpt: &Checkpoint) -> Result<pb::ModelProto, Error> {
     } = ckpt.dims;
     let frames = n_audio_ctx * 2;
     let mut b = Builder::new("whisper_audio");
+    b.compute_type = compute_type;
     let mel = b.input(
         "mel",
         DataType::Float,

@@ -35,7 +35,7 @@ impl Model {
         Model::load_with(dir, ComputeType::Float32)
     }
 
-    /// Load a faster-whisper model directory, the decoder's linear layers in `compute_type`.
+    /// Load a faster-whisper model directory, its linear layers in `compute_type`.
     pub fn load_with(dir: &Path, compute_type: ComputeType) -> Result<Model, Error> {
         Model::load_on(dir, compute_type, Inference::InProcess)
     }
@@ -82,7 +82,7 @@ impl Model {
         self.graphs.decoder.inference()
     }
 
-    /// How the decoder's linear layers compute.
+    /// How the linear layers compute.
     pub fn compute_type(&self) -> ComputeType {
         self.compute_type
     }
