@@ -43,15 +43,20 @@ fn node(op: &str, inputs: &[&str], output: &str) -> pb::NodeProto {
     }
 }
 
-/// `y = x + x` over an f32 `[2]`: the smallest graph that shows a computation happened.
-fn doubling_graph() -> Vec<u8> {
+/// `output = input + input` over an f32 `[2]`.
+fn adding_graph(name: &str, input: &str, output: &str) -> Vec<u8> {
     model(pb::GraphProto {
-        name: "double".into(),
-        node: vec![node("Add", &["x", "x"], "y")],
-        input: vec![value("x", &[2])],
-        output: vec![value("y", &[2])],
+        name: name.into(),
+        node: vec![node("Add", &[input, input], output)],
+        input: vec![value(input, &[2])],
+        output: vec![value(output, &[2])],
         ..Default::default()
     })
+}
+
+/// `y = x + x`: the smallest graph that shows a computation happened.
+fn doubling_graph() -> Vec<u8> {
+    adding_graph("double", "x", "y")
 }
 
 /// `y = x + x` and `z = y` over an f32 `[2]`: with `y` carried to `x`, every computation
@@ -66,15 +71,9 @@ fn carrying_graph() -> Vec<u8> {
     })
 }
 
-/// `z = y + y` over an f32 `[2]`: reads a value another graph held as `y`.
+/// `z = y + y`: reads a value another graph held as `y`.
 fn taking_graph() -> Vec<u8> {
-    model(pb::GraphProto {
-        name: "take".into(),
-        node: vec![node("Add", &["y", "y"], "z")],
-        input: vec![value("y", &[2])],
-        output: vec![value("z", &[2])],
-        ..Default::default()
-    })
+    adding_graph("take", "y", "z")
 }
 
 fn model(graph: pb::GraphProto) -> Vec<u8> {
