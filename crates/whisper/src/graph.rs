@@ -132,6 +132,17 @@ pub enum Cache {
     OnHost,
 }
 
+impl Cache {
+    /// The values the audio graph holds on the host and the decoder step takes there: the
+    /// window's cross-attention keys and values with the cache on the host, else none.
+    fn held(self, dims: Dims) -> Vec<String> {
+        match self {
+            Cache::WithCaller => Vec::new(),
+            Cache::OnHost => cross_names(dims),
+        }
+    }
+}
+
 /// The decoder layers holding alignment heads, ascending: those whose cross-attention scores
 /// the decoder step outputs.
 fn alignment_layers(ckpt: &Checkpoint) -> Vec<usize> {
@@ -151,14 +162,10 @@ fn cross_names(dims: Dims) -> Vec<String> {
 /// The audio graph's: the mel window in, each decoder layer's cross-attention keys and values
 /// out (held on the host with the decoder's cache there).
 pub fn audio_io(dims: Dims, cache: Cache) -> Io {
-    let outputs = cross_names(dims);
     Io {
         inputs: vec!["mel".into()],
-        held: match cache {
-            Cache::WithCaller => Vec::new(),
-            Cache::OnHost => outputs.clone(),
-        },
-        outputs,
+        outputs: cross_names(dims),
+        held: cache.held(dims),
         carry: Vec::new(),
     }
 }
@@ -199,10 +206,7 @@ pub fn decoder_io(dims: Dims, alignment_layers: &[usize], cache: Cache) -> Io {
         inputs,
         outputs,
         carry,
-        held: match cache {
-            Cache::WithCaller => Vec::new(),
-            Cache::OnHost => cross_names(dims),
-        },
+        held: cache.held(dims),
     }
 }
 

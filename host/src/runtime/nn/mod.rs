@@ -8,9 +8,9 @@
 //! onto one of the cache's long-lived inference threads. A graph loaded under a name is found
 //! again by the component's later instances (`load-by-name`, from [`Named`]); an execution
 //! context remembers its inputs between computations, and what one context holds (vox-nn's
-//! `hold`) another context of the same store takes by its key ([`Holds`]). A failure — bytes that do not parse,
-//! tensors of the wrong shape, a panic inside tract — is an error returned to the component and
-//! logged once here, never a host crash. Once inference goes quiet, the heap's freed pages go
+//! `hold`) another context of the same store takes by its key ([`Holds`]). A failure — bytes
+//! that do not parse, tensors of the wrong shape, a panic inside tract — is an error returned to
+//! the component and logged once here, never a host crash. Once inference goes quiet, the heap's freed pages go
 //! back to the system (`trim`).
 
 mod graphs;
