@@ -24,6 +24,7 @@ use crate::checkpoint::{Checkpoint, Dims};
 use crate::quant::{self, ComputeType};
 use crate::runner::Engine;
 pub use crate::runner::{Io, Plan};
+use crate::{ops, window_product};
 
 /// Whisper's two graphs, ready to run.
 pub struct Graphs {
@@ -255,7 +256,7 @@ pub fn alignment_heads(ckpt: &Checkpoint) -> Vec<(usize, usize)> {
 /// Parse `model` and optimise it. The proto (every weight once more) is dropped before tract
 /// optimises: the peak of a load is what a pre-initialised snapshot keeps.
 fn optimise(model: pb::ModelProto, what: &str) -> Result<Plan, Error> {
-    let parsed = quant::onnx().model_for_proto_model(&model);
+    let parsed = ops::onnx().model_for_proto_model(&model);
     drop(model);
     plan(parsed, what)
 }
@@ -309,11 +310,7 @@ impl Builder {
     }
 
     fn node_named(&mut self, op: &str, inputs: &[&str], attrs: Vec<(&str, Attr)>, output: &str) {
-        let domain = if op == quant::OP_TYPE || op == quant::GATHER_OP_TYPE {
-            quant::DOMAIN
-        } else {
-            ""
-        };
+        let domain = if ops::is_ours(op) { ops::DOMAIN } else { "" };
         let attribute = attrs
             .into_iter()
             .map(|(name, a)| {
@@ -434,7 +431,7 @@ impl Builder {
                     version: 17,
                 },
                 pb::OperatorSetIdProto {
-                    domain: quant::DOMAIN.into(),
+                    domain: ops::DOMAIN.into(),
                     version: 1,
                 },
             ],
@@ -871,12 +868,12 @@ fn decoder_graph(
             query_scale(),
         )?;
         let q = b.split_heads(&q, heads, false);
-        let scores = b.node("MatMul", &[&q, &cross_k], vec![]);
+        let scores = b.node(window_product::OP_TYPE, &[&q, &cross_k], vec![]);
         if alignment_layers.contains(&l) {
             alignment_scores.push((l, scores.clone()));
         }
         let probs = b.softmax(&scores);
-        let att = b.node("MatMul", &[&probs, &cross_v], vec![]);
+        let att = b.node(window_product::OP_TYPE, &[&probs, &cross_v], vec![]);
         let att = b.merge_heads(&att, d);
         let att = b.linear(ckpt, &att, &format!("{pfx}/attention/linear_2"))?;
         let x2 = b.node("Add", &[&x1, &att], vec![]);

@@ -30,6 +30,7 @@ pub mod graph;
 mod language;
 pub mod mel;
 pub mod model;
+pub mod ops;
 pub mod options;
 pub mod quant;
 pub mod runner;
@@ -39,6 +40,7 @@ mod transcribe;
 pub mod transcript;
 pub mod vad;
 mod window;
+pub mod window_product;
 
 use std::path::Path;
 

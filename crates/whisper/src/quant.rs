@@ -12,11 +12,11 @@
 //!
 //! The op enters the in-memory ONNX graphs as a node of type [`OP_TYPE`] (inputs: activations,
 //! i8 weight `[out, in]`, f32 row scales `[out]`, optional f32 bias `[out]`), registered on the
-//! ONNX parser by [`onnx`]; tract wires it as [`Int8Linear`], a typed op holding the weights.
+//! ONNX parser by [`crate::ops::onnx`]; tract wires it as [`Int8Linear`], a typed op holding the
+//! weights.
 
 use std::sync::Arc;
 
-use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 
 /// How the linear layers (encoder and decoder) compute, named as faster-whisper's `compute_type`.
@@ -59,8 +59,6 @@ pub const OP_TYPE: &str = "VoxInt8Linear";
 /// quantizes with the projection they are tied to): inputs i8 table `[rows, width]`, f32 row
 /// scales `[rows]`, i64 indices; output the dequantized rows, `indices.shape + [width]`.
 pub const GATHER_OP_TYPE: &str = "VoxInt8Gather";
-/// The ONNX domain of [`OP_TYPE`] and [`GATHER_OP_TYPE`].
-pub const DOMAIN: &str = "ai.vox";
 
 /// A row of `(out, in)` weights quantized as CTranslate2 does: `(round(w · s), s)` with
 /// `s = 127 / max|w|` (1 for an all-zero row, as CTranslate2's guard against division by zero).
@@ -97,23 +95,6 @@ fn quantize(v: f32, scale: f32) -> i32 {
     t + (frac >= 0.5) as i32 - (frac <= -0.5) as i32
 }
 
-/// tract's ONNX parser with Vox's int8 linear layer registered.
-pub fn onnx() -> tract_onnx::Onnx {
-    let mut onnx = tract_onnx::onnx();
-    onnx.op_register.insert(OP_TYPE, parse::<Int8LinearNode>);
-    onnx.op_register
-        .insert(GATHER_OP_TYPE, parse::<Int8GatherNode>);
-    onnx
-}
-
-/// Our nodes carry no attributes: parsing one is naming its expansion.
-fn parse<N: Expansion + Default>(
-    _ctx: &tract_onnx::model::ParsingContext,
-    _node: &pb::NodeProto,
-) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-    Ok((expand(N::default()), vec![]))
-}
-
 /// Input `i` of node `op`, which must be a constant (a weight) when the node is wired.
 fn const_input(
     model: &TypedModel,
@@ -130,7 +111,7 @@ fn const_input(
 
 /// The parsed lookup node; wiring it reads its constant table into an [`Int8Gather`].
 #[derive(Debug, Clone, Default, Hash, PartialEq, Eq)]
-struct Int8GatherNode;
+pub(crate) struct Int8GatherNode;
 
 impl Expansion for Int8GatherNode {
     fn name(&self) -> StaticName {
@@ -237,7 +218,7 @@ impl TypedOp for Int8Gather {
 
 /// The parsed node; wiring it reads its constant weights into an [`Int8Linear`].
 #[derive(Debug, Clone, Default, Hash, PartialEq, Eq)]
-struct Int8LinearNode;
+pub(crate) struct Int8LinearNode;
 
 impl Expansion for Int8LinearNode {
     fn name(&self) -> StaticName {

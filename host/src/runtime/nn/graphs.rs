@@ -360,7 +360,7 @@ impl OnnxGraph {
     /// carry must name one of its outputs and one of its inputs, each held value an output.
     fn new(onnx: &[u8], carry: Vec<Carry>, hold: Vec<String>) -> Result<Self, String> {
         let err = |e: TractError| format!("{e:#}");
-        let model = vox_whisper::quant::onnx()
+        let model = vox_whisper::ops::onnx()
             .model_for_read(&mut &onnx[..])
             .map_err(err)?;
         let names = |outlets: &[OutletId]| -> Vec<String> {
