@@ -72,17 +72,31 @@ pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
 
 /// `127 / max|x|` over a row, 1 for an all-zero one. NaNs are skipped, as `f32::max` skips
 /// them; the comparison is written out so the compiler emits a plain vector maximum.
+#[inline]
 fn row_scale(row: &[f32]) -> f32 {
-    let amax = row.iter().fold(0f32, |m, v| {
+    // Sixteen running maxima, one per lane, then theirs: a maximum does not depend on the
+    // order it is taken in, and lanes let the compiler vectorise what a single running value
+    // would keep scalar.
+    let max = |m: f32, v: &f32| {
         let a = v.abs();
         if a > m { a } else { m }
-    });
+    };
+    let mut lanes = [0f32; 16];
+    let mut chunks = row.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (m, v) in lanes.iter_mut().zip(chunk) {
+            *m = max(*m, v);
+        }
+    }
+    let amax = chunks.remainder().iter().fold(0f32, max);
+    let amax = lanes.iter().fold(amax, max);
     if amax > 0.0 { 127.0 / amax } else { 1.0 }
 }
 
 /// `round(v · scale)` within ±127, rounding halves away from zero as `f32::round` does, but
 /// without its library call (baseline x86-64 has no rounding instruction): truncation and a
 /// correction, exact for every value in range, and vectorised by the compiler.
+#[inline]
 fn quantize(v: f32, scale: f32) -> i32 {
     // `max`/`min` (not `clamp`) map NaN to -127: the value is then finite and within ±127, so
     // the truncation needs no saturation, which `as i32` would add lane by lane (a tenth of a
@@ -441,19 +455,22 @@ impl Int8Linear {
     fn run_vnni(&self, packed: &vnni::Weights, x: &[f32], m: usize) -> TractResult<Vec<f32>> {
         let (k, n) = (self.depth, self.rows);
         let kp = packed.depth();
-        // Padding columns stay 128, a zero once the offset is taken back.
-        let mut xu = vec![128u8; m * kp];
-        let x_inverse = quantize_rows(x, k, &mut xu, |q| (q + 128) as u8);
         let mut y = vec![0f32; m * n];
         let rows = |first: usize, chunk: &mut [f32]| -> TractResult<()> {
             let count = chunk.len() / n;
-            let sums = packed.products(&xu[first * kp..(first + count) * kp], count);
+            // Each thread quantizes its own activation rows. Padding columns stay 128, a zero
+            // once the offset is taken back.
+            let mut xu = vec![128u8; count * kp];
+            let x_inverse = quantize_rows(&x[first * k..(first + count) * k], k, &mut xu, |q| {
+                (q + 128) as u8
+            });
+            let sums = packed.products(&xu, count);
             for (i, (out, acc)) in chunk
                 .chunks_exact_mut(n)
                 .zip(sums.chunks_exact(packed.width()))
                 .enumerate()
             {
-                let x_inverse = x_inverse[first + i];
+                let x_inverse = x_inverse[i];
                 for ((out, &a), w_inverse) in out.iter_mut().zip(acc).zip(&*self.inverse_scales) {
                     *out = a as f32 * (x_inverse * w_inverse);
                 }
@@ -478,6 +495,34 @@ impl Int8Linear {
 /// value stored by `store` into its row of `out` (rows of `out.len() / m`, the padding left
 /// as it is); the rows' `1 / scale`.
 fn quantize_rows<T>(x: &[f32], k: usize, out: &mut [T], store: impl Fn(i32) -> T) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { quantize_rows_avx2(x, k, out, store) };
+    }
+    quantize_rows_portable(x, k, out, store)
+}
+
+/// [`quantize_rows_portable`] compiled for AVX2's 8-lane vectors (the host is built for
+/// baseline x86-64): the same operations on each value, so the same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantize_rows_avx2<T>(
+    x: &[f32],
+    k: usize,
+    out: &mut [T],
+    store: impl Fn(i32) -> T,
+) -> Vec<f32> {
+    quantize_rows_portable(x, k, out, store)
+}
+
+#[inline(always)]
+fn quantize_rows_portable<T>(
+    x: &[f32],
+    k: usize,
+    out: &mut [T],
+    store: impl Fn(i32) -> T,
+) -> Vec<f32> {
     let stride = out.len() / (x.len() / k);
     x.chunks_exact(k)
         .zip(out.chunks_exact_mut(stride))
@@ -869,6 +914,24 @@ mod tests {
                 quantize(v, 0.85),
                 (v * 0.85).round().clamp(-127.0, 127.0) as i32
             );
+        }
+    }
+
+    #[test]
+    fn row_scale_is_the_largest_magnitude_wherever_it_is() {
+        for len in 1..40 {
+            for at in 0..len {
+                let mut row: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+                row[at] = -3.5;
+                assert_eq!(row_scale(&row), 127.0 / 3.5, "{len} values, -3.5 at {at}");
+                row[at] = f32::NAN;
+                let rest = row
+                    .iter()
+                    .filter(|v| !v.is_nan())
+                    .fold(0f32, |m, v| m.max(v.abs()));
+                let want = if rest > 0.0 { 127.0 / rest } else { 1.0 };
+                assert_eq!(row_scale(&row), want, "a NaN is skipped");
+            }
         }
     }
 
