@@ -114,11 +114,28 @@ pub fn log_mel_spectrogram(samples: &[f32], n_mels: usize) -> LogMel {
     let mut power = vec![0f32; n_freqs];
     let mut data = vec![0f32; n_mels * n_frames];
 
+    // Each filter's non-zero bins: the products outside them are zeros, which leave the sum
+    // as it is, so skipping them gives the same bits (a filter spans a few of the 201 bins).
+    let spans: Vec<std::ops::Range<usize>> = filters
+        .chunks_exact(n_freqs)
+        .map(|row| {
+            let first = row.iter().position(|&w| w != 0.0).unwrap_or(0);
+            let end = row.iter().rposition(|&w| w != 0.0).map_or(first, |i| i + 1);
+            first..end
+        })
+        .collect();
+
     for t in 0..n_frames {
         let start = (t * HOP_LENGTH) as isize - half;
+        // Frames away from the edges read their samples in place; the others reflect.
+        let inside = start >= 0 && start as usize + N_FFT <= len;
         for (n, slot) in input.iter_mut().enumerate() {
+            let x = if inside {
+                padded[start as usize + n]
+            } else {
+                padded[reflect(start + n as isize, len)]
+            };
             // The product is taken in f32 as numpy does (float32 samples × float32 window).
-            let x = padded[reflect(start + n as isize, len)];
             *slot = (x * window[n]) as f64;
         }
         fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch)
@@ -127,11 +144,11 @@ pub fn log_mel_spectrogram(samples: &[f32], n_mels: usize) -> LogMel {
             let (re, im) = (c.re as f32, c.im as f32);
             *p = re * re + im * im;
         }
-        for m in 0..n_mels {
+        for (m, span) in spans.iter().enumerate() {
             let row = &filters[m * n_freqs..(m + 1) * n_freqs];
-            let e: f64 = row
+            let e: f64 = row[span.clone()]
                 .iter()
-                .zip(&power)
+                .zip(&power[span.clone()])
                 .map(|(&w, &p)| w as f64 * p as f64)
                 .sum();
             data[m * n_frames + t] = (e as f32).max(1e-10).log10();
@@ -165,6 +182,50 @@ mod tests {
         assert_eq!(mel.n_frames, 101);
         // Silence: log10(1e-10) = -10, floored at max - 8 = -10, scaled to -1.5.
         assert!(mel.data.iter().all(|&v| (v + 1.5).abs() < 1e-6));
+    }
+
+    #[test]
+    fn each_value_is_the_whole_filters_sum_bit_for_bit() {
+        // A chirp with noise, short enough that edge frames are a large share.
+        let samples: Vec<f32> = (0..5_000)
+            .map(|i| {
+                let t = i as f32 / SAMPLE_RATE as f32;
+                (t * t * 40_000.0).sin() * 0.3 + ((i * 7919 % 101) as f32 / 101.0 - 0.5) * 0.01
+            })
+            .collect();
+        let mel = log_mel_spectrogram(&samples, 80);
+        // Every frame again, reflecting every index and summing whole filter rows.
+        let filters = mel_filters(80);
+        let mut padded = samples.clone();
+        padded.extend(std::iter::repeat_n(0.0, HOP_LENGTH));
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        let (mut input, mut spectrum) = (fft.make_input_vec(), fft.make_output_vec());
+        let mut raw = vec![0f32; 80 * mel.n_frames];
+        for t in 0..mel.n_frames {
+            for (n, slot) in input.iter_mut().enumerate() {
+                let i = (t * HOP_LENGTH + n) as isize - (N_FFT / 2) as isize;
+                let window = (0.5
+                    - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos())
+                    as f32;
+                *slot = (padded[reflect(i, padded.len())] * window) as f64;
+            }
+            fft.process(&mut input, &mut spectrum).unwrap();
+            let power: Vec<f32> = spectrum
+                .iter()
+                .map(|c| (c.re as f32) * (c.re as f32) + (c.im as f32) * (c.im as f32))
+                .collect();
+            for (m, row) in filters.chunks_exact(power.len()).enumerate() {
+                let e: f64 = row
+                    .iter()
+                    .zip(&power)
+                    .map(|(&w, &p)| w as f64 * p as f64)
+                    .sum();
+                raw[m * mel.n_frames + t] = (e as f32).max(1e-10).log10();
+            }
+        }
+        let max = raw.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let want: Vec<f32> = raw.iter().map(|v| (v.max(max - 8.0) + 4.0) / 4.0).collect();
+        assert_eq!(mel.data, want);
     }
 
     #[test]
