@@ -641,8 +641,9 @@ mod vnni {
 
     /// Output rows per panel: one 512-bit register of i32 sums.
     const PANEL: usize = 16;
-    /// Activation rows computed together against one panel.
-    const ROWS: usize = 4;
+    /// Activation rows computed together against one panel: a beam of up to 8 hypotheses in
+    /// one pass (two accumulators each, 16 of the 32 vector registers).
+    const ROWS: usize = 8;
 
     /// Whether this CPU runs [`Weights::products`].
     pub fn available() -> bool {
@@ -707,9 +708,12 @@ mod vnni {
         }
     }
 
-    /// Panel by panel (its weights stay in L1 while the activations stream), [`ROWS`]
+    /// Panel by panel (its weights stay in L1 while the activations stream), up to [`ROWS`]
     /// activation rows at a time: per four columns one load of the panel, one broadcast of
-    /// each row's four u8, one `vpdpbusd` per row.
+    /// each row's four u8, one `vpdpbusd` per row. Each row sums into two registers, even and
+    /// odd groups of four columns, added at the end: a lone row (greedy decoding's step) waits
+    /// on half as long a chain of dependent `vpdpbusd`s, and integer sums are exact in any
+    /// order, so the bits are the same.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn kernel(
         panels: &[i8],
@@ -720,14 +724,16 @@ mod vnni {
         out: &mut [i32],
     ) {
         let width = offsets.len();
+        let groups = kp / 4;
         for panel in 0..width / PANEL {
             let wp = &panels[panel * PANEL * kp..(panel + 1) * PANEL * kp];
             // SAFETY: the panel's offsets are PANEL i32s within `offsets`.
             let offset = unsafe { _mm512_loadu_si512(offsets.as_ptr().add(panel * PANEL).cast()) };
             for r0 in (0..count).step_by(ROWS) {
                 let rows = ROWS.min(count - r0);
-                let mut acc = [_mm512_setzero_si512(); ROWS];
-                for k4 in 0..kp / 4 {
+                let mut even = [_mm512_setzero_si512(); ROWS];
+                let mut odd = [_mm512_setzero_si512(); ROWS];
+                let step = |acc: &mut [__m512i; ROWS], k4: usize| {
                     // SAFETY: k4 < kp/4, so the 64 bytes at k4·64 are within the panel, and
                     // each row's four bytes at 4·k4 within its kp.
                     unsafe {
@@ -738,9 +744,16 @@ mod vnni {
                             *acc = _mm512_dpbusd_epi32(*acc, a, wv);
                         }
                     }
+                };
+                for k4 in (0..groups - groups % 2).step_by(2) {
+                    step(&mut even, k4);
+                    step(&mut odd, k4 + 1);
                 }
-                for (i, acc) in acc.iter().enumerate().take(rows) {
-                    let exact = _mm512_sub_epi32(*acc, offset);
+                if groups % 2 == 1 {
+                    step(&mut even, groups - 1);
+                }
+                for (i, (e, o)) in even.iter().zip(&odd).enumerate().take(rows) {
+                    let exact = _mm512_sub_epi32(_mm512_add_epi32(*e, *o), offset);
                     // SAFETY: row r0 + i < count has `width` i32s; this panel's PANEL of them.
                     unsafe {
                         let at = out.as_mut_ptr().add((r0 + i) * width + panel * PANEL);
@@ -855,9 +868,21 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX-512 VNNI");
             return;
         }
-        // Rows and depth not multiples of the panel or of 4, rows not of the row block.
-        let (m, k, n) = (7, 45, 37);
-        let x: Vec<i16> = (0..m * k).map(|i| (i as i16 * 41 % 255) - 127).collect();
+        // Rows and depth not multiples of the panel or of 4, rows not of the row block, an
+        // odd number of four-column groups (49 → 13).
+        for (m, k, n) in [
+            (7, 45, 37),
+            (1, 45, 37),
+            (5, 49, 17),
+            (8, 64, 16),
+            (17, 49, 33),
+        ] {
+            vnni_case(m, k, n);
+        }
+    }
+
+    fn vnni_case(m: usize, k: usize, n: usize) {
+        let x: Vec<i16> = (0..m * k).map(|i| (i * 41 % 255) as i16 - 127).collect();
         let w: Vec<i8> = (0..n * k)
             .map(|i| ((i * 29 % 255) as i16 - 127) as i8)
             .collect();
@@ -873,7 +898,11 @@ mod tests {
         for i in 0..m {
             for j in 0..n {
                 let want = tail_dot(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
-                assert_eq!(sums[i * packed.width() + j], want, "row {i}, column {j}");
+                assert_eq!(
+                    sums[i * packed.width() + j],
+                    want,
+                    "{m}x{k}x{n}: row {i}, column {j}"
+                );
             }
         }
     }
