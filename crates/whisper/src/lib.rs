@@ -35,6 +35,7 @@ pub mod options;
 pub mod quant;
 pub mod runner;
 mod segments;
+mod simd;
 pub mod tokenizer;
 mod transcribe;
 pub mod transcript;

@@ -495,45 +495,24 @@ impl Int8Linear {
 /// value stored by `store` into its row of `out` (rows of `out.len() / m`, the padding left
 /// as it is); the rows' `1 / scale`.
 fn quantize_rows<T>(x: &[f32], k: usize, out: &mut [T], store: impl Fn(i32) -> T) -> Vec<f32> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { quantize_rows_avx2(x, k, out, store) };
-    }
-    quantize_rows_portable(x, k, out, store)
-}
-
-/// [`quantize_rows_portable`] compiled for AVX2's 8-lane vectors (the host is built for
-/// baseline x86-64): the same operations on each value, so the same results.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn quantize_rows_avx2<T>(
-    x: &[f32],
-    k: usize,
-    out: &mut [T],
-    store: impl Fn(i32) -> T,
-) -> Vec<f32> {
-    quantize_rows_portable(x, k, out, store)
-}
-
-#[inline(always)]
-fn quantize_rows_portable<T>(
-    x: &[f32],
-    k: usize,
-    out: &mut [T],
-    store: impl Fn(i32) -> T,
-) -> Vec<f32> {
-    let stride = out.len() / (x.len() / k);
-    x.chunks_exact(k)
-        .zip(out.chunks_exact_mut(stride))
-        .map(|(row, q)| {
-            let scale = row_scale(row);
-            for (q, v) in q.iter_mut().zip(row) {
-                *q = store(quantize(*v, scale));
+    // Plain loops: a `collect` would run them in a library function the AVX2 build does not
+    // inline.
+    crate::simd::widest(
+        #[inline(always)]
+        || {
+            let rows = x.len() / k;
+            let stride = out.len() / rows;
+            let mut inverse = Vec::with_capacity(rows);
+            for (row, q) in x.chunks_exact(k).zip(out.chunks_exact_mut(stride)) {
+                let scale = row_scale(row);
+                for (q, v) in q.iter_mut().zip(row) {
+                    *q = store(quantize(*v, scale));
+                }
+                inverse.push(1.0 / scale);
             }
-            1.0 / scale
-        })
-        .collect()
+            inverse
+        },
+    )
 }
 
 /// Multiply-adds from which an op's output rows are split over tract's executor.

@@ -89,7 +89,10 @@ impl WindowProduct {
                 let row = |i: usize| (batch * rows / s + i / s) * h * s + head * s + i % s;
                 let a_rows: Vec<&[f32]> = (0..rows).map(|i| &a[row(i) * k..][..k]).collect();
                 let mut out_rows = vec![0f32; rows * n];
-                accumulate(&a_rows, w, n, &mut out_rows);
+                crate::simd::widest(
+                    #[inline(always)]
+                    || accumulate(&a_rows, w, n, &mut out_rows),
+                );
                 for (i, values) in out_rows.chunks_exact(n).enumerate() {
                     out[row(i) * n..][..n].copy_from_slice(values);
                 }
@@ -100,25 +103,8 @@ impl WindowProduct {
 }
 
 /// `out[r] = Σ_k a[r][k] · w[k]` for each row `r`, `w` as `k` rows of `n`.
-fn accumulate(a: &[&[f32]], w: &[f32], n: usize, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { accumulate_avx2(a, w, n, out) };
-    }
-    accumulate_portable(a, w, n, out)
-}
-
-/// [`accumulate_portable`] compiled for AVX2's 8-lane vectors (the host is built for baseline
-/// x86-64). Rust does not fuse the multiply and add, so the bits are the portable ones.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn accumulate_avx2(a: &[&[f32]], w: &[f32], n: usize, out: &mut [f32]) {
-    accumulate_portable(a, w, n, out)
-}
-
 #[inline(always)]
-fn accumulate_portable(a: &[&[f32]], w: &[f32], n: usize, out: &mut [f32]) {
+fn accumulate(a: &[&[f32]], w: &[f32], n: usize, out: &mut [f32]) {
     for (kk, w) in w.chunks_exact(n).enumerate() {
         for (a, out) in a.iter().zip(out.chunks_exact_mut(n)) {
             let x = a[kk];
