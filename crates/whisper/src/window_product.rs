@@ -77,6 +77,9 @@ impl WindowProduct {
             "{OP_TYPE}: {shape:?} · {w_shape:?} do not match"
         );
         ensure!(a.len() == b * h * s * k && w.len() == wb * h * k * n);
+        if b * h * s * n == 0 {
+            return Ok(Vec::new());
+        }
         // With one `w` for all of `B`, its heads meet every batch's rows at once: each row of
         // `w` is read once per call.
         let batches = if wb == 1 { 1 } else { b };
@@ -256,5 +259,10 @@ mod tests {
         let w = values(3 * 2 * 4 * 5, 2);
         assert!(WindowProduct::run(&a, &[2, 2, 1, 4], &w, &[3, 2, 4, 5]).is_err());
         assert!(WindowProduct::run(&a, &[2, 2, 1, 4], &w[..40], &[1, 2, 5, 4]).is_err());
+        // Empty products are empty, not a division by zero.
+        let empty = WindowProduct::run(&[], &[0, 2, 1, 4], &[], &[0, 2, 4, 5]).unwrap();
+        assert!(empty.is_empty());
+        let empty = WindowProduct::run(&a, &[2, 2, 1, 4], &[], &[1, 2, 4, 0]).unwrap();
+        assert!(empty.is_empty());
     }
 }
