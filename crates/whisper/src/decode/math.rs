@@ -12,8 +12,8 @@ pub(crate) fn log_sum_exp(x: &[f32]) -> f32 {
     if max == f32::NEG_INFINITY {
         return max;
     }
-    // The exponentials first (a loop the compiler can unroll and vectorise), then their sum
-    // in order, as before.
+    // The exponentials first (a loop free of the running sum's dependency), then their sum in
+    // order, as before.
     let exps: Vec<f32> = x.iter().map(|&v| exp(v - max)).collect();
     let sum: f32 = exps.iter().sum();
     max + sum.ln()
