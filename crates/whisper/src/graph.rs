@@ -6,13 +6,14 @@
 //! * the decoder step: tokens `[B, S]` with a self-attention cache of `P` past positions →
 //!   logits at selected positions `[B, K, V]`, the extended cache, and the cross-attention
 //!   scores of the layers holding alignment heads (for word timestamps); the `B` rows (beams or
-//!   samples) share one copy of the cross-attention inputs. Run on the host, the step keeps its
-//!   cache there ([`Cache::OnHost`]): it takes the rows of the past cache each new row continues
-//!   (`order`, the beams' reordering) and the host carries the extended cache to the next step.
+//!   samples) share one copy of the cross-attention inputs. The cache is extended in place and
+//!   reordered through its `history` input ([`crate::self_attention`]). Run on the host, the
+//!   step keeps its cache there ([`Cache::OnHost`]): the host carries the extended cache to the
+//!   next step.
 //!
-//! Shapes are static apart from the symbols `B`, `S`, `P`, `K`, with every position-dependent
-//! input (positions, causal mask, selected rows) supplied by the caller: tract 0.23 mishandles
-//! `Shape`/slice-to-end patterns on symbolic dimensions.
+//! Shapes are static apart from the symbols `B`, `S`, `P`, `K` and the cache's `R`, `C`, with
+//! every position-dependent input (positions, causal mask, selected rows) supplied by the
+//! caller: tract 0.23 mishandles `Shape`/slice-to-end patterns on symbolic dimensions.
 
 use tract_onnx::pb::{
     self, tensor_proto::DataType, tensor_shape_proto::dimension::Value as DimValue,
@@ -24,7 +25,7 @@ use crate::checkpoint::{Checkpoint, Dims};
 use crate::quant::{self, ComputeType};
 use crate::runner::Engine;
 pub use crate::runner::{Io, Plan};
-use crate::{ops, window_product};
+use crate::{ops, self_attention, window_product};
 
 /// Whisper's two graphs, ready to run.
 pub struct Graphs {
@@ -53,7 +54,7 @@ impl Graphs {
         let alignment_layers = alignment_layers(ckpt);
         let audio = optimise(audio_graph(ckpt, compute_type)?, "audio encoder")?;
         let decoder = optimise(
-            decoder_graph(ckpt, &alignment_layers, compute_type, Cache::WithCaller)?,
+            decoder_graph(ckpt, &alignment_layers, compute_type)?,
             "decoder",
         )?;
         Ok(Graphs {
@@ -78,7 +79,7 @@ impl Graphs {
             on_host(ckpt.dims, name, &alignment_layers);
         let audio = Remote::load(audio_graph(ckpt, compute_type)?, audio_io, &audio_name)?;
         let decoder = Remote::load(
-            decoder_graph(ckpt, &alignment_layers, compute_type, Cache::OnHost)?,
+            decoder_graph(ckpt, &alignment_layers, compute_type)?,
             decoder_io,
             &decoder_name,
         )?;
@@ -125,9 +126,8 @@ fn on_host(dims: Dims, name: &str, alignment_layers: &[usize]) -> [(String, Io);
 pub enum Cache {
     /// With the caller: the step takes the past cache and returns it extended (in process).
     WithCaller,
-    /// In the host's execution context: the step also takes `order`, the past rows each new row
-    /// continues, and the host carries each `present_*` output to the next step's `past_*`
-    /// input, so the cache never crosses to the component (vox-nn's [`vox_nn::Carry`]). The
+    /// In the host's execution context: the host carries each `present_*` output to the next
+    /// step's `past_*` input, so the cache never crosses to the component (vox-nn's [`vox_nn::Carry`]). The
     /// window's cross-attention keys and values stay there too: the audio graph's context
     /// holds them, and the step takes them by their key (vox-nn's [`vox_nn::HELD`]).
     OnHost,
@@ -171,17 +171,14 @@ pub fn audio_io(dims: Dims, cache: Cache) -> Io {
     }
 }
 
-/// The decoder step's: tokens, positions, mask, selected rows (and with the cache on the host,
-/// `order`), then per layer the past and the cross-attention keys and values in; per layer the
-/// extended cache, the logits, and the alignment layers' cross-attention scores out.
+/// The decoder step's: tokens, positions, mask, selected rows, the cache's history, then per
+/// layer the cache and the cross-attention keys and values in; per layer the extended cache,
+/// the logits, and the alignment layers' cross-attention scores out.
 pub fn decoder_io(dims: Dims, alignment_layers: &[usize], cache: Cache) -> Io {
     let layers = 0..dims.n_text_layer;
-    let mut inputs: Vec<String> = ["tokens", "positions", "mask", "select"]
+    let mut inputs: Vec<String> = ["tokens", "positions", "mask", "select", "history"]
         .map(String::from)
         .into();
-    if cache == Cache::OnHost {
-        inputs.push("order".into());
-    }
     inputs.extend(
         layers
             .clone()
@@ -310,6 +307,23 @@ impl Builder {
     }
 
     fn node_named(&mut self, op: &str, inputs: &[&str], attrs: Vec<(&str, Attr)>, output: &str) {
+        self.node_with_outputs(op, inputs, attrs, &[output]);
+    }
+
+    /// A node of `op` with two outputs (Vox's cached self-attention ops).
+    fn node_pair(&mut self, op: &str, inputs: &[&str]) -> (String, String) {
+        let (first, second) = (self.fresh(op), self.fresh(op));
+        self.node_with_outputs(op, inputs, vec![], &[&first, &second]);
+        (first, second)
+    }
+
+    fn node_with_outputs(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<(&str, Attr)>,
+        outputs: &[&str],
+    ) {
         let domain = if ops::is_ours(op) { ops::DOMAIN } else { "" };
         let attribute = attrs
             .into_iter()
@@ -338,8 +352,8 @@ impl Builder {
         self.graph.node.push(pb::NodeProto {
             op_type: op.into(),
             input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.into()],
-            name: output.into(),
+            output: outputs.iter().map(|o| o.to_string()).collect(),
+            name: outputs[0].into(),
             domain: domain.into(),
             attribute,
             ..Default::default()
@@ -697,7 +711,6 @@ fn decoder_graph(
     ckpt: &Checkpoint,
     alignment_layers: &[usize],
     compute_type: ComputeType,
-    cache: Cache,
 ) -> Result<pb::ModelProto, Error> {
     let Dims {
         n_audio_ctx,
@@ -723,15 +736,13 @@ fn decoder_graph(
         &[Dim::Symbol("S"), Dim::Symbol("S")],
     );
     let select = b.input("select", DataType::Int64, &[Dim::Symbol("K")]);
-    // With the cache on the host, its `R` rows are the last step's batch; `order` picks the
-    // row each of this step's `B` rows continues (CTranslate2's beam reordering of the cache).
-    let (order, past_rows) = match cache {
-        Cache::WithCaller => (None, Dim::Symbol("B")),
-        Cache::OnHost => (
-            Some(b.input("order", DataType::Int64, &[Dim::Symbol("B")])),
-            Dim::Symbol("R"),
-        ),
-    };
+    // For each past position and row, the cache row holding that row's key and value there
+    // (beams are reordered by this table, not by moving the cache: `self_attention`).
+    let history = b.input(
+        "history",
+        DataType::Int64,
+        &[Dim::Symbol("P"), Dim::Symbol("B")],
+    );
 
     let embeddings = ckpt.f32("decoder/embeddings/weight")?;
     let pos = b.f32(
@@ -773,26 +784,15 @@ fn decoder_graph(
 
     for l in 0..n_text_layer {
         let pfx = format!("decoder/layer_{l}");
-        let past_k = b.input(
-            &format!("past_k_{l}"),
-            DataType::Float,
-            &[
-                past_rows.clone(),
-                Dim::Fixed(heads),
-                Dim::Symbol("P"),
-                Dim::Fixed(HEAD),
-            ],
-        );
-        let past_v = b.input(
-            &format!("past_v_{l}"),
-            DataType::Float,
-            &[
-                past_rows.clone(),
-                Dim::Fixed(heads),
-                Dim::Symbol("P"),
-                Dim::Fixed(HEAD),
-            ],
-        );
+        // The cache: `R` rows with room for `C` positions (`self_attention`).
+        let cache = [
+            Dim::Symbol("R"),
+            Dim::Fixed(heads),
+            Dim::Symbol("C"),
+            Dim::Fixed(HEAD),
+        ];
+        let past_k = b.input(&format!("past_k_{l}"), DataType::Float, &cache);
+        let past_v = b.input(&format!("past_v_{l}"), DataType::Float, &cache);
         let cross_k = b.input(
             &format!("cross_k_{l}"),
             DataType::Float,
@@ -814,17 +814,7 @@ fn decoder_graph(
             ],
         );
 
-        let (past_k, past_v) = match &order {
-            None => (past_k, past_v),
-            Some(order) => {
-                let rows = |b: &mut Builder, past: &str| {
-                    b.node("Gather", &[past, order], vec![("axis", Attr::Int(0))])
-                };
-                (rows(&mut b, &past_k), rows(&mut b, &past_v))
-            }
-        };
-
-        // Causal self-attention over past cache + new positions.
+        // Causal self-attention over the cache's past positions and the new ones.
         let h = b.layer_norm(ckpt, &x, &format!("{pfx}/self_attention/layer_norm"))?;
         let fused = format!("{pfx}/self_attention/linear_0");
         let q = b.linear_rows(ckpt, &h, &fused, 0..d, query_scale())?;
@@ -833,24 +823,15 @@ fn decoder_graph(
         let q = b.split_heads(&q, heads, false);
         let kn = b.split_heads(&kn, heads, false);
         let vn = b.split_heads(&vn, heads, false);
-        let present_k = b.node("Concat", &[&past_k, &kn], vec![("axis", Attr::Int(2))]);
-        let present_v = b.node("Concat", &[&past_v, &vn], vec![("axis", Attr::Int(2))]);
-        let past_kt = b.node(
-            "Transpose",
-            &[&past_k],
-            vec![("perm", Attr::Ints(vec![0, 1, 3, 2]))],
+        let (scores, present_k) = b.node_pair(
+            self_attention::SCORES_OP_TYPE,
+            &[&q, &kn, &mask, &past_k, &history],
         );
-        let new_kt = b.node(
-            "Transpose",
-            &[&kn],
-            vec![("perm", Attr::Ints(vec![0, 1, 3, 2]))],
-        );
-        let s_past = b.node("MatMul", &[&q, &past_kt], vec![]);
-        let s_new = b.node("MatMul", &[&q, &new_kt], vec![]);
-        let s_new = b.node("Add", &[&s_new, &mask], vec![]);
-        let scores = b.node("Concat", &[&s_past, &s_new], vec![("axis", Attr::Int(3))]);
         let probs = b.softmax(&scores);
-        let att = b.node("MatMul", &[&probs, &present_v], vec![]);
+        let (att, present_v) = b.node_pair(
+            self_attention::WEIGHTED_OP_TYPE,
+            &[&probs, &vn, &past_v, &history],
+        );
         let att = b.merge_heads(&att, d);
         let att = b.linear(ckpt, &att, &format!("{pfx}/self_attention/linear_1"))?;
         let x1 = b.node("Add", &[&x, &att], vec![]);

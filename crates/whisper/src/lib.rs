@@ -35,6 +35,7 @@ pub mod options;
 pub mod quant;
 pub mod runner;
 mod segments;
+pub mod self_attention;
 mod simd;
 pub mod tokenizer;
 mod transcribe;

@@ -5,7 +5,7 @@ use tract_onnx::model::ParsingContext;
 use tract_onnx::pb;
 use tract_onnx::tract_hir::internal::*;
 
-use crate::{quant, window_product};
+use crate::{quant, self_attention, window_product};
 
 /// The ONNX domain of Vox's ops.
 pub const DOMAIN: &str = "ai.vox";
@@ -15,12 +15,20 @@ type Parse =
     fn(&ParsingContext, &pb::NodeProto) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
 
 /// Vox's op types and their parsers: the one list both [`is_ours`] and [`onnx`] read.
-const OPS: [(&str, Parse); 3] = [
+const OPS: [(&str, Parse); 5] = [
     (quant::OP_TYPE, parse::<quant::Int8LinearNode>),
     (quant::GATHER_OP_TYPE, parse::<quant::Int8GatherNode>),
     (
         window_product::OP_TYPE,
         parse::<window_product::WindowProductNode>,
+    ),
+    (
+        self_attention::SCORES_OP_TYPE,
+        parse::<self_attention::CachedScoresNode>,
+    ),
+    (
+        self_attention::WEIGHTED_OP_TYPE,
+        parse::<self_attention::CachedWeightedNode>,
     ),
 ];
 

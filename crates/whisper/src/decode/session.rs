@@ -1,6 +1,7 @@
 //! A batch of sequences in the decoder-step graph: its self-attention KV cache, one step, and
-//! CTranslate2's beam reordering of the cache — held here, or by the host's execution context
-//! when the graph runs there (`graph::Cache::OnHost`), reordered there by row index.
+//! CTranslate2's beam reordering — of the cache's history table, not of the cache, which stays
+//! where the step's ops extend it in place ([`crate::self_attention`]): here, or in the host's
+//! execution context when the graph runs there (`graph::Cache::OnHost`).
 
 use tract_onnx::prelude::*;
 
@@ -56,29 +57,14 @@ pub(crate) struct Session<'a> {
     past: usize,
     /// The cache per layer; with the cache on the host, the empty one the first step sends.
     cache: Vec<(TValue, TValue)>,
-    /// With the cache on the host: the row of the host's cache each of the `batch` rows
-    /// continues (sent with the next step, then the identity again).
-    order: Vec<i64>,
+    /// `[past][batch]`: the cache row holding each row's key and value at each past position.
+    history: Vec<i64>,
     cross: Cross,
 }
 
 /// The f32 contents of a tensor.
 fn f32_data(t: &Tensor) -> Result<&[f32], Error> {
     Ok(t.try_as_plain_ram()?.as_slice::<f32>()?)
-}
-
-/// Rows `rows` (in this order, repeats allowed) of the leading axis of `t`.
-fn gather_rows(t: &Tensor, rows: &[usize]) -> Result<Tensor, Error> {
-    let shape = t.shape().to_vec();
-    let row_len: usize = shape[1..].iter().product();
-    let data = f32_data(t)?;
-    let mut out = Vec::with_capacity(rows.len() * row_len);
-    for &r in rows {
-        out.extend_from_slice(&data[r * row_len..(r + 1) * row_len]);
-    }
-    let mut new_shape = shape;
-    new_shape[0] = rows.len();
-    Ok(Tensor::from_shape(&new_shape, &out)?)
 }
 
 impl<'a> Session<'a> {
@@ -101,7 +87,7 @@ impl<'a> Session<'a> {
             batch,
             past: 0,
             cache,
-            order: (0..batch as i64).collect(),
+            history: Vec::new(),
             cross: audio.cross.clone(),
         })
     }
@@ -133,20 +119,23 @@ impl<'a> Session<'a> {
             Tensor::from_shape(&[n_new], &positions)?.into_tvalue(),
             Tensor::from_shape(&[n_new, n_new], &mask)?.into_tvalue(),
             Tensor::from_shape(&[select.len()], &select)?.into_tvalue(),
+            Tensor::from_shape(&[self.past, self.batch], &self.history)?.into_tvalue(),
         ];
-        if on_host {
-            inputs.push(Tensor::from_shape(&[self.batch], &self.order)?.into_tvalue());
-        }
         // The cross-attention inputs are the window's: the same on every step (or, held on
         // the host, named by their key, the last input). A cache on the host is sent once,
-        // empty; the host carries it from then on.
+        // empty; the host carries it from then on. One here is moved into the step, which
+        // extends it in place only if it holds the sole reference.
         let mut constant = Vec::with_capacity(4 * self.cache.len() + 1);
-        for (layer, (k, v)) in self.cache.iter().enumerate() {
+        for (layer, (k, v)) in self.cache.iter_mut().enumerate() {
             if on_host {
                 constant.extend([inputs.len(), inputs.len() + 1]);
+                inputs.push(k.clone());
+                inputs.push(v.clone());
+            } else {
+                let taken = tensor0(0f32).into_tvalue();
+                inputs.push(std::mem::replace(k, taken.clone()));
+                inputs.push(std::mem::replace(v, taken));
             }
-            inputs.push(k.clone());
-            inputs.push(v.clone());
             if let Some((ck, cv)) = self.cross.here().and_then(|cross| cross.get(layer)) {
                 constant.extend([inputs.len(), inputs.len() + 1]);
                 inputs.push(ck.clone());
@@ -163,14 +152,16 @@ impl<'a> Session<'a> {
             return Err(Error::Inference("decoder graph outputs missing".into()));
         }
         let mut outputs = outputs.into_iter();
-        if on_host {
-            self.order = (0..self.batch as i64).collect();
-        } else {
+        if !on_host {
             for layer in self.cache.iter_mut() {
                 let k = outputs.next().expect("checked length");
                 let v = outputs.next().expect("checked length");
                 *layer = (k, v);
             }
+        }
+        // Each row's new positions are in its own cache row.
+        for _ in 0..n_new {
+            self.history.extend(0..self.batch as i64);
         }
         self.past += n_new;
         let logits = outputs.next().expect("checked length");
@@ -182,21 +173,20 @@ impl<'a> Session<'a> {
         Ok(self.step_with_scores(tokens, select)?.0)
     }
 
-    /// Keep batch rows `rows` (beam reordering, dropping finished samples).
+    /// Keep batch rows `rows` (beam reordering, dropping finished samples): row `i` continues
+    /// row `rows[i]`. Only the history changes; the cache rows stay where they are.
     pub(crate) fn reorder(&mut self, rows: &[usize]) -> Result<(), Error> {
-        if rows.len() == self.batch && rows.iter().enumerate().all(|(i, &r)| i == r) {
-            return Ok(());
+        if let Some(&row) = rows.iter().find(|&&r| r >= self.batch) {
+            return Err(Error::Inference(format!(
+                "row {row} of a batch of {}",
+                self.batch
+            )));
         }
-        if self.run.carries() {
-            // Reordered on the host, in the next step's graph.
-            self.order = rows.iter().map(|&r| self.order[r]).collect();
-            self.batch = rows.len();
-            return Ok(());
-        }
-        for (k, v) in self.cache.iter_mut() {
-            *k = gather_rows(k, rows)?.into_tvalue();
-            *v = gather_rows(v, rows)?.into_tvalue();
-        }
+        self.history = self
+            .history
+            .chunks_exact(self.batch.max(1))
+            .flat_map(|position| rows.iter().map(|&r| position[r]))
+            .collect();
         self.batch = rows.len();
         Ok(())
     }

@@ -309,8 +309,9 @@ impl Prepared {
         }
     }
 
-    /// Runs the graph on the named `inputs`.
-    pub fn compute(&self, inputs: &[(String, TValue)]) -> Result<Computed, String> {
+    /// Runs the graph on the named `inputs`; those its outputs are carried to are moved out
+    /// of them (see [`OnnxGraph::run`]).
+    pub fn compute(&self, inputs: &mut [(String, TValue)]) -> Result<Computed, String> {
         match self {
             Prepared::Piper(voice) => Ok(Computed {
                 returned: piper(voice, inputs)?,
@@ -405,14 +406,24 @@ impl OnnxGraph {
         })
     }
 
-    fn run(&self, given: &[(String, TValue)]) -> Result<Computed, String> {
+    /// Runs on the inputs `given` by name. A carried input is moved into the graph, an empty
+    /// tensor left in its place until the output carried to it replaces it: the op extending
+    /// the decoder's cache does so in place only as the value's one holder (vox-whisper's
+    /// `self_attention`); a clone left here would make it copy the whole cache every step.
+    fn run(&self, given: &mut [(String, TValue)]) -> Result<Computed, String> {
         let values = self
             .inputs
             .iter()
             .map(|name| {
-                input(given, name)
-                    .cloned()
-                    .ok_or_else(|| format!("the graph's input `{name}` is missing"))
+                let (_, value) = given
+                    .iter_mut()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| format!("the graph's input `{name}` is missing"))?;
+                Ok(if self.carry.iter().any(|c| c.input == *name) {
+                    std::mem::replace(value, tensor0(0f32).into_tvalue())
+                } else {
+                    value.clone()
+                })
             })
             .collect::<Result<TVec<TValue>, String>>()?;
         let outputs = self.plan.run(values).map_err(|e| format!("{e:#}"))?;

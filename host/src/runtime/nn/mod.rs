@@ -223,7 +223,7 @@ impl Context {
         let (mut inputs, computed) = self
             .cache
             .compute(move || {
-                let computed = prepared.compute(&inputs);
+                let computed = prepared.compute(&mut inputs);
                 Ok((inputs, computed))
             })
             .map_err(|e| fail("compute", e))?;
