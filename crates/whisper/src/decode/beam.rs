@@ -32,18 +32,22 @@ pub(crate) fn search(
         let last_step = step + 1 == max_steps;
         // Top candidates over all beams: (score, beam, token).
         let mut top: Vec<(f64, usize, u32)> = Vec::with_capacity(n_candidates + 1);
+        // The lowest score kept once `top` is full (the rows' logits are filtered in place:
+        // this step's are read once).
+        let mut last = f64::NEG_INFINITY;
         for (b, (seq, cum)) in beams.iter().enumerate() {
-            let mut l = logits[b * v..(b + 1) * v].to_vec();
-            let logprobs = rules.log_probs(&mut l, seq);
-            for (t, &lp) in logprobs.iter().enumerate() {
+            let logprobs = rules.apply(&mut logits[b * v..(b + 1) * v], seq);
+            for t in 0..logprobs.len() {
+                let lp = logprobs.at(t);
                 if lp == f32::NEG_INFINITY {
                     continue;
                 }
                 let score = cum + lp as f64;
-                if top.len() < n_candidates || score > top[top.len() - 1].0 {
+                if top.len() < n_candidates || score > last {
                     let at = top.partition_point(|c| c.0 >= score);
                     top.insert(at, (score, b, t as u32));
                     top.truncate(n_candidates);
+                    last = top[top.len() - 1].0;
                 }
             }
         }

@@ -8,15 +8,34 @@ pub(crate) fn log_softmax(x: &[f32]) -> Vec<f32> {
 
 /// `log(sum(exp(x)))`, stable; `-inf` when every entry is.
 pub(crate) fn log_sum_exp(x: &[f32]) -> f32 {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max_of(x);
     if max == f32::NEG_INFINITY {
         return max;
     }
-    // The exponentials first (a loop free of the running sum's dependency), then their sum in
-    // order, as before.
-    let exps: Vec<f32> = x.iter().map(|&v| exp(v - max)).collect();
-    let sum: f32 = exps.iter().sum();
+    // Summed in order from `-0.0`, as `Iterator::sum` did when the exponentials were collected
+    // first: the same bits without a vocabulary-sized buffer per call.
+    let mut sum = -0.0f32;
+    for &v in x {
+        sum += exp(v - max);
+    }
     max + sum.ln()
+}
+
+/// The largest of `x` (NaNs ignored, as `f32::max` does), `-inf` for none: eight running maxima
+/// folded at the end, which the compiler vectorises where one running maximum is a chain. The
+/// maximum of a set does not depend on the order it is taken in.
+pub(crate) fn max_of(x: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    for &v in chunks.remainder() {
+        lanes[0] = lanes[0].max(v);
+    }
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(v);
+        }
+    }
+    lanes.into_iter().fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// `e^x` in f32 as the C libraries compute `expf` (musl's and glibc's, from Arm's
@@ -132,5 +151,76 @@ mod tests {
         // Within an ulp of the exact value (2^-23 relative).
         assert!(worst < 1.2e-7, "relative error {worst:e}");
         assert!(exp(f32::NAN).is_nan());
+    }
+
+    /// Logit-like rows: uniform in [-20, 30), some filtered out (`-inf`), uneven lengths.
+    fn rows() -> Vec<Vec<f32>> {
+        let mut state = 12345u32;
+        let mut next = move || {
+            state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+            state
+        };
+        [1usize, 7, 8, 9, 1000, 51_864]
+            .into_iter()
+            .map(|len| {
+                (0..len)
+                    .map(|_| {
+                        let r = next();
+                        if r % 7 == 0 {
+                            f32::NEG_INFINITY
+                        } else {
+                            (r >> 8) as f32 / (1u32 << 24) as f32 * 50.0 - 20.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_row_s_maximum_in_lanes_is_the_running_one() {
+        let mut cases = rows();
+        cases.push(vec![]);
+        cases.push(vec![f32::NEG_INFINITY; 11]);
+        cases.push(vec![
+            f32::NAN,
+            3.0,
+            f32::NAN,
+            -2.0,
+            5.0,
+            f32::NAN,
+            1.0,
+            0.5,
+            4.0,
+            4.5,
+        ]);
+        for x in cases {
+            let running = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(
+                max_of(&x).to_bits(),
+                running.to_bits(),
+                "{} values",
+                x.len()
+            );
+        }
+    }
+
+    #[test]
+    fn log_sum_exp_gives_the_collected_sum_s_bits() {
+        // As it was computed before: the exponentials collected, then `Iterator::sum`.
+        let collected = |x: &[f32]| {
+            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = x.iter().map(|&v| exp(v - max)).collect();
+            max + exps.iter().sum::<f32>().ln()
+        };
+        for x in rows() {
+            assert_eq!(
+                log_sum_exp(&x).to_bits(),
+                collected(&x).to_bits(),
+                "{} values",
+                x.len()
+            );
+        }
+        assert_eq!(log_sum_exp(&[f32::NEG_INFINITY; 3]), f32::NEG_INFINITY);
     }
 }

@@ -1,7 +1,7 @@
 //! faster-whisper's per-step logit rules (CTranslate2's `SuppressTokens`, `SuppressTokensBegin`
 //! and `ApplyTimestampRules` logits processors).
 
-use super::math::{log_softmax, log_sum_exp};
+use super::math::{log_sum_exp, max_of};
 use crate::tokenizer::SpecialTokens;
 
 /// The per-step logit filters of faster-whisper's generate call.
@@ -17,6 +17,12 @@ pub(crate) struct LogitRules<'r> {
 impl LogitRules<'_> {
     /// Apply the rules to `logits` for a hypothesis that generated `seq`, return log-probs.
     pub(crate) fn log_probs(&self, logits: &mut [f32], seq: &[u32]) -> Vec<f32> {
+        self.apply(logits, seq).to_vec()
+    }
+
+    /// Apply the rules to `logits` for a hypothesis that generated `seq`: their log-probs as
+    /// the filtered logits and their log-sum-exp, read without writing the vocabulary out.
+    pub(crate) fn apply<'a>(&self, logits: &'a mut [f32], seq: &[u32]) -> LogProbs<'a> {
         let off = f32::NEG_INFINITY;
         let step = seq.len();
         for &t in self.suppress {
@@ -61,18 +67,45 @@ impl LogitRules<'_> {
                 }
             }
             if check {
-                let lp = log_softmax(logits);
-                let text_max = lp[..ts].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                if log_sum_exp(&lp[ts..]) > text_max {
+                let lse = log_sum_exp(logits);
+                // `max(v) - lse` is `max(v - lse)`: rounding a difference keeps its order.
+                let text_max = max_of(&logits[..ts]) - lse;
+                let stamps: Vec<f32> = logits[ts..].iter().map(|&v| v - lse).collect();
+                if log_sum_exp(&stamps) > text_max {
                     logits[..ts].fill(off);
                 } else {
                     // The logits are unchanged since: these are their log-probabilities, and a
                     // second pass over the vocabulary would compute the same bits.
-                    return lp;
+                    return LogProbs { logits, lse };
                 }
             }
         }
-        log_softmax(logits)
+        let lse = log_sum_exp(logits);
+        LogProbs { logits, lse }
+    }
+}
+
+/// A row's log-probabilities, `logits[t] - lse` (`log_softmax`), computed when read.
+pub(crate) struct LogProbs<'a> {
+    logits: &'a [f32],
+    lse: f32,
+}
+
+impl LogProbs<'_> {
+    /// Token `t`'s log-probability.
+    #[inline]
+    pub(crate) fn at(&self, t: usize) -> f32 {
+        self.logits[t] - self.lse
+    }
+
+    /// Every token's.
+    pub(crate) fn to_vec(&self) -> Vec<f32> {
+        self.logits.iter().map(|&v| v - self.lse).collect()
+    }
+
+    /// Tokens in the vocabulary.
+    pub(crate) fn len(&self) -> usize {
+        self.logits.len()
     }
 }
 
