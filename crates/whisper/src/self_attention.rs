@@ -40,54 +40,53 @@ pub const WEIGHTED_OP_TYPE: &str = "VoxCachedWeighted";
 /// decoding, without regrowing.
 const FIRST_CAPACITY: usize = 64;
 
-/// The parsed scores node; no attributes.
+/// A parsed node of either op (no attributes): [`SCORES_OP_TYPE`], or with `WEIGHTED`
+/// [`WEIGHTED_OP_TYPE`].
 #[derive(Debug, Clone, Default, Hash, PartialEq, Eq)]
-pub(crate) struct CachedScoresNode;
+pub(crate) struct CachedNode<const WEIGHTED: bool>;
 
-/// The parsed weighted-sum node; no attributes.
-#[derive(Debug, Clone, Default, Hash, PartialEq, Eq)]
-pub(crate) struct CachedWeightedNode;
+/// The parsed scores node.
+pub(crate) type CachedScoresNode = CachedNode<false>;
+/// The parsed weighted-sum node.
+pub(crate) type CachedWeightedNode = CachedNode<true>;
 
-/// The shared inference rules: f32 tensors of rank 4 but `history` (i64, rank 2, the last
-/// input), two outputs, the second the cache (its rows and capacity set by the op).
-fn rules<'r, 'p: 'r>(
-    s: &mut Solver<'r>,
-    inputs: &'p [TensorProxy],
-    outputs: &'p [TensorProxy],
-    arity: usize,
-) -> InferenceResult {
-    check_input_arity(inputs, arity)?;
-    check_output_arity(outputs, 2)?;
-    let (history, tensors) = inputs.split_last().expect("checked arity");
-    s.equals(&history.datum_type, i64::datum_type())?;
-    s.equals(&history.rank, 2)?;
-    for proxy in tensors.iter().chain(outputs) {
-        s.equals(&proxy.datum_type, f32::datum_type())?;
-    }
-    for proxy in [&tensors[0], &tensors[1], &tensors[arity - 2], &outputs[0]] {
-        s.equals(&proxy.rank, 4)?;
-    }
-    s.equals(&outputs[1].rank, 4)?;
-    Ok(())
-}
-
-impl Expansion for CachedScoresNode {
+impl<const WEIGHTED: bool> Expansion for CachedNode<WEIGHTED> {
     fn name(&self) -> StaticName {
-        SCORES_OP_TYPE.into()
+        if WEIGHTED {
+            WEIGHTED_OP_TYPE
+        } else {
+            SCORES_OP_TYPE
+        }
+        .into()
     }
 
     fn nboutputs(&self) -> TractResult<usize> {
         Ok(2)
     }
 
+    /// f32 tensors of rank 4 but the mask (rank 2) and `history` (i64, rank 2, the last
+    /// input); two outputs, the second the cache (its rows and capacity set by the op).
     fn rules<'r, 'p: 'r, 's: 'r>(
         &'s self,
         s: &mut Solver<'r>,
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        rules(s, inputs, outputs, 5)?;
-        s.given_2(&inputs[0].shape, &inputs[4].shape, move |s, q, history| {
+        let arity = if WEIGHTED { 4 } else { 5 };
+        check_input_arity(inputs, arity)?;
+        check_output_arity(outputs, 2)?;
+        let (history, tensors) = inputs.split_last().expect("checked arity");
+        s.equals(&history.datum_type, i64::datum_type())?;
+        s.equals(&history.rank, 2)?;
+        for (i, proxy) in tensors.iter().chain(outputs).enumerate() {
+            let mask = !WEIGHTED && i == 2;
+            s.equals(&proxy.datum_type, f32::datum_type())?;
+            s.equals(&proxy.rank, if mask { 2 } else { 4 })?;
+        }
+        if WEIGHTED {
+            return s.equals(&outputs[0].shape, &inputs[1].shape);
+        }
+        s.given_2(&inputs[0].shape, &history.shape, move |s, q, history| {
             let positions = history[0].clone() + q[2].clone();
             s.equals(
                 &outputs[0].shape,
@@ -102,36 +101,11 @@ impl Expansion for CachedScoresNode {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, CachedScores, inputs)
-    }
-}
-
-impl Expansion for CachedWeightedNode {
-    fn name(&self) -> StaticName {
-        WEIGHTED_OP_TYPE.into()
-    }
-
-    fn nboutputs(&self) -> TractResult<usize> {
-        Ok(2)
-    }
-
-    fn rules<'r, 'p: 'r, 's: 'r>(
-        &'s self,
-        s: &mut Solver<'r>,
-        inputs: &'p [TensorProxy],
-        outputs: &'p [TensorProxy],
-    ) -> InferenceResult {
-        rules(s, inputs, outputs, 4)?;
-        s.equals(&outputs[0].shape, &inputs[1].shape)
-    }
-
-    fn wire(
-        &self,
-        prefix: &str,
-        model: &mut TypedModel,
-        inputs: &[OutletId],
-    ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(prefix, CachedWeighted, inputs)
+        if WEIGHTED {
+            model.wire_node(prefix, CachedWeighted, inputs)
+        } else {
+            model.wire_node(prefix, CachedScores, inputs)
+        }
     }
 }
 
