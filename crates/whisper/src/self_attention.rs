@@ -328,6 +328,23 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes[0]
 }
 
+/// Either op's step: takes `cache`, writes the step's `new` positions into it, then computes
+/// over it; the values computed and the extended cache.
+fn extended(
+    cache: TValue,
+    history: &Tensor,
+    new: &Tensor,
+    step: Step,
+    compute: impl FnOnce(&Cache, &[i64]) -> TractResult<Vec<f32>>,
+) -> TractResult<(Vec<f32>, TValue)> {
+    let history = history.try_as_plain_ram()?;
+    let history = history.as_slice::<i64>()?;
+    let mut cache = Cache::take(cache, step, history)?;
+    cache.write(floats(new)?, step)?;
+    let out = compute(&cache, history)?;
+    Ok((out, cache.data.into_tvalue()))
+}
+
 /// The f32 contents of `t`.
 fn floats(t: &Tensor) -> TractResult<&[f32]> {
     t.try_as_plain_ram()?.as_slice::<f32>()
@@ -372,15 +389,13 @@ impl EvalOp for CachedScores {
             k.shape(),
             mask.shape()
         );
-        let history = history.try_as_plain_ram()?;
-        let history = history.as_slice::<i64>()?;
-        let mut cache = Cache::take(cache, step, history)?;
-        cache.write(floats(&k)?, step)?;
-        let scores = cache.scores(floats(&q)?, floats(&mask)?, history, step)?;
+        let (scores, cache) = extended(cache, &history, &k, step, |cache, history| {
+            cache.scores(floats(&q)?, floats(&mask)?, history, step)
+        })?;
         let shape = [step.b, step.h, step.s, step.p + step.s];
         Ok(tvec!(
             Tensor::from_shape(&shape, &scores)?.into_tvalue(),
-            cache.data.into_tvalue()
+            cache
         ))
     }
 
@@ -423,14 +438,12 @@ impl EvalOp for CachedWeighted {
             v.shape(),
             step.p
         );
-        let history = history.try_as_plain_ram()?;
-        let history = history.as_slice::<i64>()?;
-        let mut cache = Cache::take(cache, step, history)?;
-        cache.write(floats(&v)?, step)?;
-        let out = cache.weighted(floats(&probs)?, history, step)?;
+        let (out, cache) = extended(cache, &history, &v, step, |cache, history| {
+            cache.weighted(floats(&probs)?, history, step)
+        })?;
         Ok(tvec!(
             Tensor::from_shape(v.shape(), &out)?.into_tvalue(),
-            cache.data.into_tvalue()
+            cache
         ))
     }
 
@@ -696,10 +709,10 @@ mod tests {
     #[test]
     fn inconsistent_inputs_are_errors() {
         let (h, d) = (2, 4);
-        let run = |cache: &[usize], history: (&[usize], &[i64]), probs: &[usize]| {
+        let run = |cache: [usize; 4], history: ([usize; 2], [i64; 2]), probs: [usize; 4]| {
             let shape = [1, h, 1, d];
-            let cache = tensor(cache, &vec![0.0; cache.iter().product()]);
-            let history = Tensor::from_shape(history.0, history.1)
+            let cache = tensor(&cache, &vec![0.0; cache.iter().product()]);
+            let history = Tensor::from_shape(&history.0, &history.1)
                 .unwrap()
                 .into_tvalue();
             let scores = CachedScores.eval_out_of_plan(tvec!(
@@ -710,65 +723,25 @@ mod tests {
                 history.clone(),
             ));
             let weighted = CachedWeighted.eval_out_of_plan(tvec!(
-                tensor(probs, &vec![0.5; probs.iter().product()]),
+                tensor(&probs, &vec![0.5; probs.iter().product()]),
                 tensor(&shape, &values(h * d, 3)),
                 cache,
                 history,
             ));
             (scores.is_ok(), weighted.is_ok())
         };
-        // The cache's shape, the history's shape and rows, the weights' shape; which op accepts.
-        type Case<'a> = (
-            &'a [usize],
-            (&'a [usize], &'a [i64]),
-            &'a [usize],
-            (bool, bool),
-        );
-        let cases: [Case; 7] = [
-            (
-                &[1, h, 4, d],
-                (&[2, 1], &[0, 0]),
-                &[1, h, 1, 3],
-                (true, true),
-            ),
-            // A row the cache does not have; more past positions than its capacity.
-            (
-                &[1, h, 4, d],
-                (&[2, 1], &[0, 1]),
-                &[1, h, 1, 3],
-                (false, false),
-            ),
-            (
-                &[1, h, 1, d],
-                (&[2, 1], &[0, 0]),
-                &[1, h, 1, 3],
-                (false, false),
-            ),
-            // Another head count or width; a history for another batch; weights of another length.
-            (
-                &[1, 3, 4, d],
-                (&[2, 1], &[0, 0]),
-                &[1, h, 1, 3],
-                (false, false),
-            ),
-            (
-                &[1, h, 4, 5],
-                (&[2, 1], &[0, 0]),
-                &[1, h, 1, 3],
-                (false, false),
-            ),
-            (
-                &[1, h, 4, d],
-                (&[1, 2], &[0, 0]),
-                &[1, h, 1, 3],
-                (false, false),
-            ),
-            (
-                &[1, h, 4, d],
-                (&[2, 1], &[0, 0]),
-                &[1, h, 1, 4],
-                (true, false),
-            ),
+        // The cache's shape, the history's shape and rows, the weights' shape; which op accepts:
+        // consistent; a row the cache does not have; more past positions than its capacity;
+        // another head count; another width; a history for another batch; weights of another
+        // length.
+        let cases = [
+            ([1, h, 4, d], ([2, 1], [0, 0]), [1, h, 1, 3], (true, true)),
+            ([1, h, 4, d], ([2, 1], [0, 1]), [1, h, 1, 3], (false, false)),
+            ([1, h, 1, d], ([2, 1], [0, 0]), [1, h, 1, 3], (false, false)),
+            ([1, 3, 4, d], ([2, 1], [0, 0]), [1, h, 1, 3], (false, false)),
+            ([1, h, 4, 5], ([2, 1], [0, 0]), [1, h, 1, 3], (false, false)),
+            ([1, h, 4, d], ([1, 2], [0, 0]), [1, h, 1, 3], (false, false)),
+            ([1, h, 4, d], ([2, 1], [0, 0]), [1, h, 1, 4], (true, false)),
         ];
         for (cache, history, probs, ok) in cases {
             assert_eq!(
