@@ -1,10 +1,5 @@
-//! The numerics of decoding: log-softmax, log-sum-exp, argmax, length-normalised scores.
-
-/// `x - logsumexp(x)`.
-pub(crate) fn log_softmax(x: &[f32]) -> Vec<f32> {
-    let lse = log_sum_exp(x);
-    x.iter().map(|&v| v - lse).collect()
-}
+//! The numerics of decoding: log-sum-exp (of which the rules' log-probabilities are read),
+//! softmax at one index, argmax, length-normalised scores.
 
 /// `log(sum(exp(x)))`, stable; `-inf` when every entry is.
 pub(crate) fn log_sum_exp(x: &[f32]) -> f32 {
@@ -95,9 +90,10 @@ pub(crate) fn exp(x: f32) -> f32 {
     ((z * r2 + y) * s) as f32
 }
 
-/// `softmax(logits)[i]`.
+/// `softmax(logits)[i]`: its log-softmax at `i` (`logits[i] - log_sum_exp`, the value the whole
+/// row's would hold there), exponentiated.
 pub(crate) fn softmax_at(logits: &[f32], i: usize) -> f32 {
-    log_softmax(logits)[i].exp()
+    (logits[i] - log_sum_exp(logits)).exp()
 }
 
 /// Index and value of the first maximum.

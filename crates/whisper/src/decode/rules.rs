@@ -85,7 +85,7 @@ impl LogitRules<'_> {
     }
 }
 
-/// A row's log-probabilities, `logits[t] - lse` (`log_softmax`), computed when read.
+/// A row's log-probabilities (its log-softmax), `logits[t] - lse`, computed when read.
 pub(crate) struct LogProbs<'a> {
     logits: &'a [f32],
     lse: f32,
