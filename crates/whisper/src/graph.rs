@@ -127,9 +127,10 @@ pub enum Cache {
     /// With the caller: the step takes the past cache and returns it extended (in process).
     WithCaller,
     /// In the host's execution context: the host carries each `present_*` output to the next
-    /// step's `past_*` input, so the cache never crosses to the component (vox-nn's [`vox_nn::Carry`]). The
-    /// window's cross-attention keys and values stay there too: the audio graph's context
-    /// holds them, and the step takes them by their key (vox-nn's [`vox_nn::HELD`]).
+    /// step's `past_*` input, so the cache never crosses to the component (vox-nn's
+    /// [`vox_nn::Carry`]). The window's cross-attention keys and values stay there too: the
+    /// audio graph's context holds them, and the step takes them by their key (vox-nn's
+    /// [`vox_nn::HELD`]).
     OnHost,
 }
 

@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use tract_onnx::tract_hir::internal::*;
 
+use crate::runner::floats;
+
 /// How the linear layers (encoder and decoder) compute, named as faster-whisper's `compute_type`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ComputeType {
@@ -350,7 +352,7 @@ impl Int8Linear {
         ensure!(weight.datum_type() == i8::datum_type() && weight.rank() == 2);
         let (rows, depth) = (weight.shape()[0], weight.shape()[1]);
         let scales = scales.cast_to::<f32>()?;
-        let scales = scales.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+        let scales = floats(&scales)?.to_vec();
         ensure!(
             scales.len() == rows,
             "{OP_TYPE}: {} scales for {rows} rows",
@@ -359,7 +361,7 @@ impl Int8Linear {
         let bias = match bias {
             Some(b) => {
                 let b = b.cast_to::<f32>()?;
-                let b = b.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+                let b = floats(&b)?.to_vec();
                 ensure!(
                     b.len() == rows,
                     "{OP_TYPE}: {} biases for {rows} rows",
@@ -760,7 +762,7 @@ impl EvalOp for Int8Linear {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let x = args_1!(inputs);
         ensure!(x.shape().last() == Some(&self.depth));
-        let y = self.run(x.try_as_plain_ram()?.as_slice::<f32>()?)?;
+        let y = self.run(floats(&x)?)?;
         let mut shape: TVec<usize> = x.shape().into();
         *shape.last_mut().expect("rank checked") = self.rows;
         Ok(tvec!(Tensor::from_shape(&shape, &y)?.into_tvalue()))

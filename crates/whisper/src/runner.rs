@@ -8,6 +8,11 @@ pub use vox_nn::Inference;
 
 use crate::Error;
 
+/// The f32 contents of a tensor: a graph's input or output, an op's operand.
+pub(crate) fn floats(t: &Tensor) -> TractResult<&[f32]> {
+    t.try_as_plain_ram()?.as_slice::<f32>()
+}
+
 /// A runnable, optimised tract model.
 pub type Plan = std::sync::Arc<TypedRunnableModel>;
 

@@ -31,6 +31,8 @@
 
 use tract_onnx::tract_hir::internal::*;
 
+use crate::runner::floats;
+
 /// The ONNX op type of [`CachedScores`], in [`crate::ops::DOMAIN`].
 pub const SCORES_OP_TYPE: &str = "VoxCachedScores";
 /// The ONNX op type of [`CachedWeighted`], in [`crate::ops::DOMAIN`].
@@ -143,11 +145,19 @@ impl Step {
 /// A layer's cache: `[rows, heads, capacity, width]`.
 struct Cache {
     data: Tensor,
-    rows: usize,
-    capacity: usize,
 }
 
 impl Cache {
+    /// Rows it holds.
+    fn rows(&self) -> usize {
+        self.data.shape()[0]
+    }
+
+    /// Positions it has room for.
+    fn capacity(&self) -> usize {
+        self.data.shape()[2]
+    }
+
     /// The cache `value`, taken (copied only if something else still holds it), with room for
     /// this step's hypotheses and positions; `history`'s rows checked to be its own.
     fn take(value: TValue, step: Step, history: &[i64]) -> TractResult<Cache> {
@@ -169,11 +179,7 @@ impl Cache {
         if let Some(row) = history.iter().find(|&&r| r < 0 || r as usize >= rows) {
             bail!("the history names row {row} of a cache of {rows}");
         }
-        let mut cache = Cache {
-            data,
-            rows,
-            capacity,
-        };
+        let mut cache = Cache { data };
         cache.make_room(step)?;
         Ok(cache)
     }
@@ -181,24 +187,25 @@ impl Cache {
     /// Grows to `step.b` rows and `step.p + step.s` positions where it has fewer, its capacity
     /// doubling, the past positions copied.
     fn make_room(&mut self, step: Step) -> TractResult<()> {
-        let (rows, needed) = (self.rows.max(step.b), step.p + step.s);
-        let capacity = if needed <= self.capacity {
-            self.capacity
+        let (old_rows, old_capacity) = (self.rows(), self.capacity());
+        let (rows, needed) = (old_rows.max(step.b), step.p + step.s);
+        let capacity = if needed <= old_capacity {
+            old_capacity
         } else {
-            needed.max(2 * self.capacity).max(FIRST_CAPACITY)
+            needed.max(2 * old_capacity).max(FIRST_CAPACITY)
         };
-        if rows == self.rows && capacity == self.capacity {
+        if rows == old_rows && capacity == old_capacity {
             return Ok(());
         }
         let mut grown = Tensor::zero::<f32>(&[rows, step.h, capacity, step.d])?;
-        if self.capacity > 0 {
+        if old_capacity > 0 {
             let old = self.data.try_as_plain_ram()?;
             let mut new = grown.try_as_plain_ram_mut()?;
             let used = step.p * step.d;
             // The (row, head) blocks keep their order: rows are the leading axis.
             for (old, new) in old
                 .as_slice::<f32>()?
-                .chunks_exact(self.capacity * step.d)
+                .chunks_exact(old_capacity * step.d)
                 .zip(
                     new.as_slice_mut::<f32>()?
                         .chunks_exact_mut(capacity * step.d),
@@ -207,18 +214,14 @@ impl Cache {
                 new[..used].copy_from_slice(&old[..used]);
             }
         }
-        *self = Cache {
-            data: grown,
-            rows,
-            capacity,
-        };
+        self.data = grown;
         Ok(())
     }
 
     /// Writes `new` (`[B, H, S, D]`) at positions `p..p + s` of rows `0..b`.
     fn write(&mut self, new: &[f32], step: Step) -> TractResult<()> {
         let Step { s, d, p, .. } = step;
-        let capacity = self.capacity;
+        let capacity = self.capacity();
         let mut data = self.data.try_as_plain_ram_mut()?;
         let data = data.as_slice_mut::<f32>()?;
         for (bh, new) in new.chunks_exact(s * d).enumerate() {
@@ -227,12 +230,13 @@ impl Cache {
         Ok(())
     }
 
-    /// The `d` values at `position` of hypothesis `b`, head `head` (`history` naming the row of
-    /// a past position, the hypothesis's own row holding the new ones).
+    /// The `d` values at `position` of hypothesis `b`, head `head` in the cache's `data` of
+    /// room for `capacity` positions (`history` naming the row of a past position, the
+    /// hypothesis's own row holding the new ones).
     #[inline(always)]
     fn at<'a>(
-        &self,
         data: &'a [f32],
+        capacity: usize,
         history: &[i64],
         step: Step,
         (b, head, position): (usize, usize, usize),
@@ -242,7 +246,7 @@ impl Cache {
         } else {
             b
         };
-        &data[((row * step.h + head) * self.capacity + position) * step.d..][..step.d]
+        &data[((row * step.h + head) * capacity + position) * step.d..][..step.d]
     }
 
     /// `q · keys` over the past and new positions, the mask added to the new ones.
@@ -255,8 +259,7 @@ impl Cache {
     ) -> TractResult<Vec<f32>> {
         let Step { b, h, s, d, p } = step;
         let n = p + s;
-        let keys = self.data.try_as_plain_ram()?;
-        let keys = keys.as_slice::<f32>()?;
+        let (keys, capacity) = (floats(&self.data)?, self.capacity());
         let mut out = vec![0f32; b * h * s * n];
         crate::simd::widest(
             #[inline(always)]
@@ -264,7 +267,7 @@ impl Cache {
                 for (row, (q, out)) in q.chunks_exact(d).zip(out.chunks_exact_mut(n)).enumerate() {
                     let (bi, head, i) = (row / (h * s), row / s % h, row % s);
                     for (position, out) in out.iter_mut().enumerate() {
-                        let key = self.at(keys, history, step, (bi, head, position));
+                        let key = Cache::at(keys, capacity, history, step, (bi, head, position));
                         *out = dot(q, key);
                         if position >= p {
                             *out += mask[i * s + position - p];
@@ -280,8 +283,7 @@ impl Cache {
     fn weighted(&self, probs: &[f32], history: &[i64], step: Step) -> TractResult<Vec<f32>> {
         let Step { b, h, s, d, p } = step;
         let n = p + s;
-        let values = self.data.try_as_plain_ram()?;
-        let values = values.as_slice::<f32>()?;
+        let (values, capacity) = (floats(&self.data)?, self.capacity());
         let mut out = vec![0f32; b * h * s * d];
         crate::simd::widest(
             #[inline(always)]
@@ -293,7 +295,8 @@ impl Cache {
                 {
                     let (bi, head) = (row / (h * s), row / s % h);
                     for (position, &weight) in probs.iter().enumerate() {
-                        let value = self.at(values, history, step, (bi, head, position));
+                        let value =
+                            Cache::at(values, capacity, history, step, (bi, head, position));
                         for (o, &v) in out.iter_mut().zip(value) {
                             *o += weight * v;
                         }
@@ -343,11 +346,6 @@ fn extended(
     cache.write(floats(new)?, step)?;
     let out = compute(&cache, history)?;
     Ok((out, cache.data.into_tvalue()))
-}
-
-/// The f32 contents of `t`.
-fn floats(t: &Tensor) -> TractResult<&[f32]> {
-    t.try_as_plain_ram()?.as_slice::<f32>()
 }
 
 /// The cache's fact after an op: its heads and width are the input's; its rows and capacity

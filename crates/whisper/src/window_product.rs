@@ -18,6 +18,8 @@
 
 use tract_onnx::tract_hir::internal::*;
 
+use crate::runner::floats;
+
 /// The ONNX op type of [`WindowProduct`], in [`crate::ops::DOMAIN`].
 pub const OP_TYPE: &str = "VoxWindowProduct";
 
@@ -153,12 +155,7 @@ impl Op for WindowProduct {
 impl EvalOp for WindowProduct {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (a, w) = args_2!(inputs);
-        let out = WindowProduct::run(
-            a.try_as_plain_ram()?.as_slice::<f32>()?,
-            a.shape(),
-            w.try_as_plain_ram()?.as_slice::<f32>()?,
-            w.shape(),
-        )?;
+        let out = WindowProduct::run(floats(&a)?, a.shape(), floats(&w)?, w.shape())?;
         let shape = [a.shape()[0], a.shape()[1], a.shape()[2], w.shape()[3]];
         Ok(tvec!(Tensor::from_shape(&shape, &out)?.into_tvalue()))
     }

@@ -9,7 +9,7 @@ use crate::Error;
 use crate::checkpoint::Dims;
 #[cfg(feature = "wasi-nn")]
 use crate::runner::Held;
-use crate::runner::{Engine, Run};
+use crate::runner::{Engine, Run, floats};
 
 /// Cross-attention keys and values of one audio window, per decoder layer, batch 1.
 #[derive(Clone)]
@@ -60,11 +60,6 @@ pub(crate) struct Session<'a> {
     /// `[past][batch]`: the cache row holding each row's key and value at each past position.
     history: Vec<i64>,
     cross: Cross,
-}
-
-/// The f32 contents of a tensor.
-fn f32_data(t: &Tensor) -> Result<&[f32], Error> {
-    Ok(t.try_as_plain_ram()?.as_slice::<f32>()?)
 }
 
 impl<'a> Session<'a> {
@@ -165,7 +160,7 @@ impl<'a> Session<'a> {
         }
         self.past += n_new;
         let logits = outputs.next().expect("checked length");
-        Ok((f32_data(&logits)?.to_vec(), outputs.collect()))
+        Ok((floats(&logits)?.to_vec(), outputs.collect()))
     }
 
     /// [`step_with_scores`](Self::step_with_scores) without the attention scores.
