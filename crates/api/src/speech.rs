@@ -286,6 +286,10 @@ pub struct OpenAiSpeech {
     pub stream_format: Option<String>,
     /// Extension: output rate in Hz (OpenAI's pcm is 24 kHz; other formats default to the voice's).
     pub sample_rate: Option<u32>,
+    /// Extensions, as on the native route: Piper's generator and duration noise (0 makes the
+    /// speech a pure function of the text).
+    pub noise_scale: Option<f32>,
+    pub noise_w: Option<f32>,
     /// Accepted for compatibility; Piper voices have no style prompt.
     #[allow(dead_code)]
     pub instructions: Option<String>,
@@ -362,6 +366,8 @@ pub fn parse_openai(body: &[u8]) -> Result<SpeechPlan, ApiError> {
     };
     let mut synth = Synthesize::new(input, format);
     synth.speed = req.speed;
+    synth.noise_scale = req.noise_scale;
+    synth.noise_w = req.noise_w;
     synth.sample_rate = req
         .sample_rate
         .or((format == AudioFormat::Pcm).then_some(OPENAI_PCM_RATE));
@@ -510,6 +516,14 @@ mod tests {
             (p.voice.as_str(), p.synth.format, p.sse, p.synth.speed),
             ("en_US-joe-medium", AudioFormat::Pcm, true, Some(0.25))
         );
+        let p = parse_openai(
+            br#"{"model":"tts-1","input":"Hi","voice":"alloy","noise_scale":0,"noise_w":0.5}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.synth.noise_scale, p.synth.noise_w),
+            (Some(0.0), Some(0.5))
+        );
     }
 
     #[test]
@@ -534,6 +548,11 @@ mod tests {
                 r#"{"model":"tts-1","input":"a","voice":"alloy","speed":4.5}"#,
                 "speed",
                 "0.25",
+            ),
+            (
+                r#"{"model":"tts-1","input":"a","voice":"alloy","noise_w":2.5}"#,
+                "noise_w",
+                "between 0 and 2",
             ),
             (
                 r#"{"model":"tts-1","input":"a","voice":"alloy","stream_format":"ws"}"#,
