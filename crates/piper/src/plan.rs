@@ -148,6 +148,14 @@ impl Plan {
     }
 }
 
+/// Latent frames from which the vocoder's halves run at once (about 1.9 s of speech).
+const SPLIT_MIN_FRAMES: usize = 160;
+
+/// Frames each half carries past the cut. A Piper vocoder sees at most about 13 frames either
+/// side of a sample (its dilated convolutions' reach, upsampled; about 11 for the medium
+/// voices), so the samples kept are those the whole would give.
+const OVERLAP: usize = 24;
+
 /// The vocoder part of the graph, from the latent frames to audio.
 ///
 /// Its frame count is only known once durations are predicted. Left symbolic,
@@ -178,8 +186,40 @@ impl Decoder {
         })
     }
 
-    /// Audio for the latent frames `[1, channels, frames]`.
+    /// Audio for the latent frames `[1, channels, frames]`. Where the matrix products have
+    /// threads (the host's executor) and the sentence is long, its two halves are vocoded at
+    /// once, one per thread, each carrying [`OVERLAP`] frames past the cut, and joined at the
+    /// cut: tract's products split over threads row block by row block, but the vocoder's
+    /// padding copies, activations and overlap-adds run on one, and its preparation too.
     pub fn run(&self, latent: TValue, speaker: Option<i64>) -> Result<Vec<f32>> {
+        use tract_onnx::prelude::multithread::{Executor, current_tract_executor, par_chunks_mut};
+        let frames = latent.shape()[2];
+        if frames < SPLIT_MIN_FRAMES || matches!(current_tract_executor(), Executor::SingleThread) {
+            return self.run_whole(latent, speaker);
+        }
+        let cut = frames / 2;
+        let parts = [(0, cut + OVERLAP), (cut - OVERLAP, frames)];
+        let mut audio: [Result<Vec<f32>>; 2] = [Ok(Vec::new()), Ok(Vec::new())];
+        // One half per task; an executor of one thread runs both in turn.
+        par_chunks_mut(&mut audio, 1, usize::MAX, |first, slots| {
+            for (slot, &(start, end)) in slots.iter_mut().zip(&parts[first..]) {
+                *slot = latent
+                    .slice(2, start, end)
+                    .map_err(PiperError::from)
+                    .and_then(|half| self.run_whole(half.into_tvalue(), speaker));
+            }
+            Ok(())
+        })?;
+        let [first, second] = audio;
+        let (mut first, second) = (first?, second?);
+        // The vocoder makes the same number of samples of every frame.
+        let hop = first.len() / (cut + OVERLAP);
+        first.truncate(cut * hop);
+        first.extend_from_slice(&second[OVERLAP * hop..]);
+        Ok(first)
+    }
+
+    fn run_whole(&self, latent: TValue, speaker: Option<i64>) -> Result<Vec<f32>> {
         let mut model = self.model.clone();
         model.set_input_fact(0, f32::fact(latent.shape()).into())?;
         let mut inputs = tvec![latent];

@@ -115,6 +115,28 @@ fn audio_matches_piper_with_noise_off() {
     assert!(max_diff < 1e-3, "max sample difference {max_diff}");
 }
 
+/// On the host's threads a long sentence's vocoder runs as two halves joined at the cut: the
+/// samples are the ones the whole vocoder gives, bar rounding.
+#[test]
+fn vocoder_halves_on_threads_give_the_whole_audio() {
+    use tract_linalg::multithread::{Executor, multithread_tract_scope};
+    let reference = reference();
+    let whole = voice().synthesize_ids(&reference.ids, &quiet()).unwrap();
+    // 414 frames of 256 samples: long enough to be split.
+    assert!(whole.len() / 256 > 200, "{} samples", whole.len());
+    let halves = multithread_tract_scope(Executor::multithread(2), || {
+        voice().synthesize_ids(&reference.ids, &quiet()).unwrap()
+    });
+    assert_eq!(halves.len(), whole.len());
+    let max_diff = halves
+        .iter()
+        .zip(&whole)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    eprintln!("halves against whole: max difference {max_diff:.2e}");
+    assert!(max_diff < 1e-5, "max sample difference {max_diff}");
+}
+
 #[test]
 fn noise_off_is_deterministic() {
     let ids = voice().phoneme_ids("hˈɛloʊ, ðɛɹ.");
