@@ -65,6 +65,14 @@ fn quiet() -> SynthesisParams {
     voice().default_params().without_noise()
 }
 
+/// The largest difference between two signals' samples.
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Pearson correlation over the common length.
 fn correlation(a: &[f32], b: &[f32]) -> f64 {
     let n = a.len().min(b.len());
@@ -102,11 +110,7 @@ fn audio_matches_piper_with_noise_off() {
     );
     assert!((len - expected).abs() / expected < 0.01);
     let r = correlation(&audio, &reference.samples);
-    let max_diff = audio
-        .iter()
-        .zip(&reference.samples)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    let max_diff = max_difference(&audio, &reference.samples);
     eprintln!(
         "{len} samples (piper-tts {expected}), correlation {r:.6}, max difference {max_diff:.2e}"
     );
@@ -128,11 +132,7 @@ fn vocoder_halves_on_threads_give_the_whole_audio() {
         voice().synthesize_ids(&reference.ids, &quiet()).unwrap()
     });
     assert_eq!(halves.len(), whole.len());
-    let max_diff = halves
-        .iter()
-        .zip(&whole)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    let max_diff = max_difference(&halves, &whole);
     eprintln!("halves against whole: max difference {max_diff:.2e}");
     assert!(max_diff < 1e-5, "max sample difference {max_diff}");
 }
